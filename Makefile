@@ -1,0 +1,75 @@
+# heapprof — see README.md. Targets: all (default), test, bench, install, format, clean.
+PREFIX ?= /usr/local
+CC ?= cc
+CXX ?= c++
+BUILD := build
+
+WARN := -Wall -Wextra -Werror
+BASE_CFLAGS := -std=gnu11 -O2 -g -fno-omit-frame-pointer $(WARN) -MMD -MP
+# The preloaded library: hidden by default, initial-exec TLS (it is loaded at
+# start-up), and no compiler assumptions about the malloc family it defines.
+LIB_FLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+             -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
+LIB_CFLAGS := $(BASE_CFLAGS) $(LIB_FLAGS)
+LIB_CXXFLAGS := -std=gnu++17 -O2 -g -fno-omit-frame-pointer $(WARN) -MMD -MP $(LIB_FLAGS)
+LIB_LIBS := -lmimalloc -lpthread -lm
+
+LIB_C_SRCS := $(wildcard alloc/*.c heapprof/*.c)
+LIB_CXX_SRCS := $(wildcard alloc/*.cc)
+LIB_OBJS := $(LIB_C_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRCS:%.cc=$(BUILD)/obj/%.o)
+
+CLI_SRCS := $(wildcard tools/*.c)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_LIBS := -lcjson -lm
+
+LIB := $(BUILD)/libheapprof.so
+CLI := $(BUILD)/heapprof
+
+.PHONY: all test bench install format clean
+all: $(LIB) $(CLI)
+
+$(BUILD)/obj/alloc/%.o: alloc/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+$(BUILD)/obj/alloc/%.o: alloc/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(LIB_CXXFLAGS) -c $< -o $@
+$(BUILD)/obj/heapprof/%.o: heapprof/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+$(BUILD)/obj/tools/%.o: tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -Iinclude -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(CXX) -shared -o $@ $^ $(LIB_LIBS) -Wl,-z,nodelete -Wl,-z,now -Wl,--no-undefined \
+	    -Wl,-soname,libheapprof.so
+
+$(CLI): $(CLI_OBJS)
+	$(CC) -o $@ $^ $(CLI_LIBS)
+
+test: all
+	@$(MAKE) --no-print-directory -f tests/tests.mk
+	@tests/run.sh
+
+bench: all
+	@bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libheapprof.so
+	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/heapprof
+	install -m 0644 include/heapprof.h $(DESTDIR)$(PREFIX)/include/heapprof.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' scripts/heapprof.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/heapprof.pc
+
+format:
+	clang-format -i $(LIB_C_SRCS) $(LIB_CXX_SRCS) $(CLI_SRCS) include/*.h alloc/*.h heapprof/*.h \
+	    $(wildcard tools/*.h tests/unit/*.c tests/unit/*.h tests/programs/*.c \
+	    tests/programs/*.cc bench/*.c)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

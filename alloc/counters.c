@@ -1,0 +1,212 @@
+/*
+ * Exact process counters: per-thread deltas (thread_state.h) folded into
+ * global atomics in batches of at most HP_FLUSH_BYTES, a registry of live
+ * threads so a reader can add the deltas not yet flushed, thread-exit and
+ * fork handling.
+ */
+#define _GNU_SOURCE
+#include "counters.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+__thread hp_thread hp_self __attribute__((tls_model("initial-exec")));
+
+static struct {
+    _Atomic int64_t live, live_objs, peak, peak_objs;
+    _Atomic uint64_t alloc_bytes, alloc_objs;
+    _Atomic int64_t profiler_bytes;
+    _Atomic uint64_t threads_seen;
+} g;
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static hp_thread *registry;
+static pthread_key_t exit_key;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void atomic_max(_Atomic int64_t *slot, int64_t v) {
+    int64_t cur = atomic_load_explicit(slot, memory_order_relaxed);
+    while (v > cur &&
+           !atomic_compare_exchange_weak_explicit(slot, &cur, v, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+    }
+}
+
+/* Thresholds for the next batch. An active thread flushes after
+ * HP_FLUSH_BYTES allocated or freed; any other mode sends every call here. */
+static void arm(hp_thread *t) {
+    if (t->mode == HP_THREAD_ACTIVE && !t->internal && !t->busy) {
+        t->period = t->countdown = HP_FLUSH_BYTES;
+        t->live_floor = -HP_FLUSH_BYTES;
+    } else {
+        t->period = t->countdown = 0;
+        t->live_floor = INT64_MAX;
+    }
+}
+
+/* Moves t's pending deltas into the totals and clears them. The peak
+ * candidate is the flushed total plus the highest point this batch reached:
+ * exact for one thread, short by at most the other threads' unflushed
+ * deltas (each < HP_FLUSH_BYTES + one block) when several allocate at once. */
+static void flush(hp_thread *t) {
+    int64_t allocated = t->period - t->countdown;
+    if (t->internal) {
+        atomic_fetch_add_explicit(&g.profiler_bytes, t->live, memory_order_relaxed);
+    } else {
+        int64_t before = atomic_fetch_add_explicit(&g.live, t->live, memory_order_relaxed);
+        int64_t before_objs =
+            atomic_fetch_add_explicit(&g.live_objs, t->live_objs, memory_order_relaxed);
+        atomic_max(&g.peak, before + t->live_max);
+        atomic_max(&g.peak_objs, before_objs + t->live_objs_max);
+        atomic_fetch_add_explicit(&g.alloc_bytes, (uint64_t)allocated, memory_order_relaxed);
+        atomic_fetch_add_explicit(&g.alloc_objs, t->alloc_objs, memory_order_relaxed);
+    }
+    t->live = t->live_max = t->live_objs = t->live_objs_max = 0;
+    t->alloc_objs = 0;
+    t->period = t->countdown;
+}
+
+static void registry_add(hp_thread *t) {
+    pthread_mutex_lock(&registry_lock);
+    t->prev = NULL;
+    t->next = registry;
+    if (registry) registry->prev = t;
+    registry = t;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static void registry_remove_locked(hp_thread *t) {
+    if (t->prev) t->prev->next = t->next;
+    else registry = t->next;
+    if (t->next) t->next->prev = t->prev;
+    t->next = t->prev = NULL;
+}
+
+/* Runs at thread exit, after C++ thread_local destructors. Other key
+ * destructors may still allocate after this one, so it re-arms itself for
+ * every pass glibc makes and retires the thread only on the last: from then
+ * on each of its calls goes straight to the totals. */
+static void on_thread_exit(void *arg) {
+    hp_thread *t = arg;
+    t->busy++;
+    flush(t);
+    if (++t->exit_passes < PTHREAD_DESTRUCTOR_ITERATIONS) {
+        pthread_setspecific(exit_key, t);
+    } else {
+        pthread_mutex_lock(&registry_lock);
+        registry_remove_locked(t);
+        pthread_mutex_unlock(&registry_lock);
+        t->mode = HP_THREAD_RETIRED;
+    }
+    t->busy--;
+    arm(t);
+}
+
+static void fork_prepare(void) { pthread_mutex_lock(&registry_lock); }
+static void fork_parent(void) { pthread_mutex_unlock(&registry_lock); }
+
+/* The other threads do not exist in the child, but the memory they counted
+ * does: fold their pending deltas (their TLS is still mapped here) and drop
+ * them from the registry. */
+static void fork_child(void) {
+    hp_thread *self = &hp_self;
+    for (hp_thread *t = registry, *next; t; t = next) {
+        next = t->next;
+        if (t == self) continue;
+        flush(t);
+        registry_remove_locked(t);
+    }
+    pthread_mutex_init(&registry_lock, NULL);
+}
+
+static void init_once_body(void) {
+    pthread_key_create(&exit_key, on_thread_exit);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+void hp_alloc_init(void) { pthread_once(&init_once, init_once_body); }
+
+static void slow(hp_thread *t) {
+    if (t->busy) { /* reentered from our own set-up: account and leave */
+        flush(t);
+        return;
+    }
+    t->busy++;
+    if (t->mode == HP_THREAD_NEW) {
+        hp_alloc_init();
+        t->mode = HP_THREAD_ACTIVE;
+        atomic_fetch_add_explicit(&g.threads_seen, 1, memory_order_relaxed);
+        registry_add(t);
+        pthread_setspecific(exit_key, t);
+    }
+    flush(t);
+    t->busy--;
+    arm(t);
+}
+
+void hp_alloc_slow(hp_thread *t, void *p, size_t usable) {
+    (void)p, (void)usable;
+    slow(t);
+}
+
+void hp_free_slow(hp_thread *t, void *p, size_t usable) {
+    (void)p, (void)usable;
+    slow(t);
+}
+
+void hp_internal_enter(void) {
+    hp_thread *t = &hp_self;
+    flush(t);
+    t->internal++;
+    arm(t);
+}
+
+void hp_internal_leave(void) {
+    hp_thread *t = &hp_self;
+    flush(t);
+    t->internal--;
+    arm(t);
+}
+
+void hp_profiler_bytes_add(int64_t delta) {
+    atomic_fetch_add_explicit(&g.profiler_bytes, delta, memory_order_relaxed);
+}
+
+static int64_t peek(const int64_t *field) { return __atomic_load_n(field, __ATOMIC_RELAXED); }
+
+void hp_counters_read(heapprof_stats_t *out) {
+    hp_thread *self = &hp_self;
+    if (!self->busy) {
+        flush(self);
+        arm(self);
+    }
+    int64_t live = 0, live_objs = 0, allocated = 0, alloc_objs = 0;
+    pthread_mutex_lock(&registry_lock);
+    for (hp_thread *t = registry; t; t = t->next) {
+        if (t->internal) continue;
+        live += peek(&t->live);
+        live_objs += peek(&t->live_objs);
+        allocated += peek(&t->period) - peek(&t->countdown);
+        alloc_objs += peek((const int64_t *)&t->alloc_objs);
+    }
+    live += atomic_load(&g.live);
+    live_objs += atomic_load(&g.live_objs);
+    allocated += (int64_t)atomic_load(&g.alloc_bytes);
+    alloc_objs += (int64_t)atomic_load(&g.alloc_objs);
+    pthread_mutex_unlock(&registry_lock);
+
+    int64_t peak = atomic_load(&g.peak), peak_objs = atomic_load(&g.peak_objs);
+    memset(out, 0, sizeof *out);
+    out->live_bytes = (uint64_t)live;
+    out->live_objects = (uint64_t)live_objs;
+    out->peak_bytes = (uint64_t)(peak > live ? peak : live);
+    out->peak_objects = (uint64_t)(peak_objs > live_objs ? peak_objs : live_objs);
+    out->alloc_bytes = (uint64_t)allocated;
+    out->alloc_objects = (uint64_t)alloc_objs;
+    out->freed_bytes = (uint64_t)(allocated - live);
+    out->freed_objects = (uint64_t)(alloc_objs - live_objs);
+    out->profiler_bytes = (uint64_t)atomic_load(&g.profiler_bytes);
+    out->threads_seen = atomic_load(&g.threads_seen);
+}

@@ -1,0 +1,154 @@
+/*
+ * The C allocation entry points. Each routes to mimalloc and reports the
+ * usable size of what it got or gave back to the per-thread counters.
+ *
+ * mimalloc 2.0.x returns NULL without setting errno; POSIX wants ENOMEM, so
+ * every failing path here sets it. realloc(p, 0), aligned_alloc and memalign
+ * follow glibc's documented behaviour, since that is what programs on this
+ * platform were written against.
+ */
+#define _GNU_SOURCE
+#include "thread_state.h"
+
+#include <errno.h>
+#include <mimalloc.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+static inline void *counted(void *p) {
+    if (HP_LIKELY(p != NULL)) hp_count_alloc(p, mi_usable_size(p));
+    else errno = ENOMEM;
+    return p;
+}
+
+static inline void release(void *p) {
+    if (HP_LIKELY(p != NULL)) {
+        hp_count_free(p, mi_usable_size(p));
+        mi_free(p);
+    }
+}
+
+static inline int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+static size_t page_size(void) {
+    static size_t cached;
+    if (!cached) cached = (size_t)sysconf(_SC_PAGESIZE);
+    return cached;
+}
+
+/* The alignment glibc's memalign would use: powers of two as given, anything
+ * else rounded up to the next power of two; too large fails with EINVAL. */
+static size_t memalign_alignment(size_t alignment) {
+    if (alignment <= sizeof(void *)) return sizeof(void *);
+    if (alignment > SIZE_MAX / 2 + 1) return 0;
+    if (!is_pow2(alignment)) alignment = (size_t)1 << (64 - __builtin_clzl(alignment));
+    return alignment;
+}
+
+static void *aligned(size_t alignment, size_t size) {
+    return counted(mi_malloc_aligned(size, alignment));
+}
+
+HP_EXPORT void *malloc(size_t size) { return counted(mi_malloc(size)); }
+
+HP_EXPORT void free(void *p) { release(p); }
+HP_EXPORT void cfree(void *p) { release(p); }
+
+HP_EXPORT void *calloc(size_t n, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return counted(mi_zalloc(total));
+}
+
+HP_EXPORT void *realloc(void *p, size_t size) {
+    if (p == NULL) return malloc(size);
+    if (size == 0) { /* glibc frees and returns NULL */
+        release(p);
+        return NULL;
+    }
+    size_t old_usable = mi_usable_size(p);
+    void *q = mi_realloc(p, size);
+    if (q == NULL) { /* p is untouched and still counted */
+        errno = ENOMEM;
+        return NULL;
+    }
+    hp_count_free(p, old_usable);
+    hp_count_alloc(q, mi_usable_size(q));
+    return q;
+}
+
+HP_EXPORT void *reallocarray(void *p, size_t n, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, total);
+}
+
+HP_EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
+    if (!is_pow2(alignment) || alignment % sizeof(void *) != 0) return EINVAL;
+    int saved = errno;
+    void *p = aligned(alignment, size);
+    errno = saved;
+    if (p == NULL) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+HP_EXPORT void *aligned_alloc(size_t alignment, size_t size) {
+    if (!is_pow2(alignment)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned(alignment, size);
+}
+
+HP_EXPORT void *memalign(size_t alignment, size_t size) {
+    size_t a = memalign_alignment(alignment);
+    if (a == 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned(a, size);
+}
+
+HP_EXPORT void *valloc(size_t size) { return aligned(page_size(), size); }
+
+HP_EXPORT void *pvalloc(size_t size) {
+    size_t page = page_size(), rounded;
+    if (__builtin_add_overflow(size, page - 1, &rounded)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    rounded &= ~(page - 1);
+    return aligned(page, rounded ? rounded : page);
+}
+
+HP_EXPORT size_t malloc_usable_size(void *p) { return p ? mi_usable_size(p) : 0; }
+
+/* C23. The size hints are not trusted: a wrong one must not corrupt the heap. */
+HP_EXPORT void free_sized(void *p, size_t size) {
+    (void)size;
+    release(p);
+}
+
+HP_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size) {
+    (void)alignment, (void)size;
+    release(p);
+}
+
+/* glibc's internal names: some programs and libraries call them directly,
+ * and a block from one family must be freeable by the other. */
+HP_EXPORT void *__libc_malloc(size_t size) __attribute__((alias("malloc")));
+HP_EXPORT void __libc_free(void *p) __attribute__((alias("free")));
+HP_EXPORT void __libc_cfree(void *p) __attribute__((alias("free")));
+HP_EXPORT void *__libc_calloc(size_t n, size_t size) __attribute__((alias("calloc")));
+HP_EXPORT void *__libc_realloc(void *p, size_t size) __attribute__((alias("realloc")));
+HP_EXPORT void *__libc_memalign(size_t alignment, size_t size) __attribute__((alias("memalign")));
+HP_EXPORT void *__libc_valloc(size_t size) __attribute__((alias("valloc")));
+HP_EXPORT void *__libc_pvalloc(size_t size) __attribute__((alias("pvalloc")));

@@ -1,0 +1,92 @@
+#define _GNU_SOURCE
+#include "dump.h"
+#include "../alloc/counters.h"
+#include "config.h"
+#include "internal_alloc.h"
+#include "log.h"
+#include "output.h"
+#include "procinfo.h"
+#include "stats_writer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned next_seq;
+static uint64_t start_ns;
+static __thread int dumping_here __attribute__((tls_model("initial-exec")));
+
+static uint64_t clock_ns(clockid_t clock) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+__attribute__((constructor(101))) static void remember_start(void) {
+    start_ns = clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t hp_uptime_ns(void) { return clock_ns(CLOCK_MONOTONIC) - start_ns; }
+
+static int write_format(const hp_dump_info *d, const char *ext,
+                        void (*render)(hp_buf *, const hp_dump_info *), int link_final) {
+    hp_buf b = {0};
+    char path[PATH_MAX];
+    int rc = -1;
+    render(&b, d);
+    if (b.failed) {
+        hp_info("out of memory while building the %s file of dump %u; skipped", ext, d->seq);
+    } else if (hp_output_path(path, sizeof path, d->pid, d->seq, ext) == 0 &&
+               hp_output_write(path, b.data, b.len) == 0) {
+        rc = 0;
+        if (link_final) hp_output_link_final(d->pid, d->seq, ext);
+    }
+    hp_buf_free(&b);
+    return rc;
+}
+
+int hp_dump(const char *reason) {
+    if (dumping_here) return -1;
+    dumping_here = 1;
+    hp_internal_enter();
+    pthread_mutex_lock(&dump_lock);
+
+    static hp_dump_info d; /* guarded by dump_lock; too large for small thread stacks */
+    memset(&d, 0, sizeof d);
+    d.reason = reason;
+    d.pid = (int)getpid();
+    d.seq = next_seq++;
+    d.time_unix_ns = clock_ns(CLOCK_REALTIME);
+    d.uptime_ns = hp_uptime_ns();
+    hp_counters_read(&d.process);
+    hp_proc_rss(&d.rss_bytes, &d.peak_rss_bytes);
+    hp_proc_cmdline(d.cmdline, sizeof d.cmdline);
+
+    int is_exit = strcmp(reason, "exit") == 0, rc = 0;
+    if (hp_cfg.formats & HP_FMT_STATS) rc |= write_format(&d, "stats.json", hp_stats_json, is_exit);
+    hp_debug("dump %u (%s) written to %s", d.seq, reason, hp_cfg.out);
+
+    pthread_mutex_unlock(&dump_lock);
+    hp_internal_leave();
+    dumping_here = 0;
+    return rc;
+}
+
+static void fork_prepare(void) { pthread_mutex_lock(&dump_lock); }
+static void fork_parent(void) { pthread_mutex_unlock(&dump_lock); }
+static void fork_child(void) {
+    pthread_mutex_init(&dump_lock, NULL);
+    next_seq = 0;
+}
+
+void hp_dump_after_fork_child(void) { fork_child(); }
+
+/* Registered after the allocator's handlers so that, in prepare (which runs
+ * in reverse order), the dump lock is taken before the registry lock — the
+ * order a dump takes them in. */
+__attribute__((visibility("hidden"))) void hp_dump_register_fork_handlers(void) {
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}

@@ -1,0 +1,30 @@
+/* A dump: one consistent set of profile files, one per configured format. */
+#ifndef HP_DUMP_H
+#define HP_DUMP_H
+
+#include <stdint.h>
+#include "../include/heapprof.h"
+
+typedef struct hp_dump_info {
+    const char *reason; /* exit, api, signal, interval, peak */
+    int pid;
+    unsigned seq;
+    uint64_t time_unix_ns;
+    uint64_t uptime_ns;
+    heapprof_stats_t process;
+    uint64_t rss_bytes, peak_rss_bytes;
+    char cmdline[4096];
+} hp_dump_info;
+
+/* Writes every configured format. Returns 0 if all files were written. A
+ * dump already in progress on another thread makes this one wait; a dump
+ * reentered on the same thread is skipped. */
+int hp_dump(const char *reason) __attribute__((visibility("hidden")));
+
+/* Monotonic nanoseconds since the runtime started. */
+uint64_t hp_uptime_ns(void) __attribute__((visibility("hidden")));
+
+/* In a forked child: restart sequence numbers for the new pid. */
+void hp_dump_after_fork_child(void) __attribute__((visibility("hidden")));
+
+#endif

@@ -1,0 +1,89 @@
+#define _GNU_SOURCE
+#include "output.h"
+#include "config.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int make_dirs(const char *dir) {
+    char path[PATH_MAX];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path) return -1;
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(path, 0700) && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(path, 0700) && errno != EEXIST) return -1;
+    struct stat st;
+    if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+int hp_output_path(char *path, size_t cap, int pid, unsigned seq, const char *ext) {
+    int n = snprintf(path, cap, "%s/heapprof.%d.%u.%s", hp_cfg.out, pid, seq, ext);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+int hp_output_write(const char *path, const void *data, size_t len) {
+    if (make_dirs(hp_cfg.out)) {
+        hp_info("cannot create the profile directory %s (%s); set HEAPPROF_OUT to a writable "
+                "directory", hp_cfg.out, strerror(errno));
+        return -1;
+    }
+    char tmp[PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) goto fail;
+    const char *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (w == 0) errno = EIO;
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            goto fail_unlink;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) || close(fd)) goto fail_unlink;
+    if (rename(tmp, path)) goto fail_unlink;
+    return 0;
+
+fail_unlink: {
+    int saved = errno;
+    unlink(tmp);
+    errno = saved;
+}
+fail:
+    hp_info("cannot write %s (%s); the earlier profile, if any, is kept", path, strerror(errno));
+    return -1;
+}
+
+void hp_output_link_final(int pid, unsigned seq, const char *ext) {
+    char link[PATH_MAX + 64], target[128], tmp[PATH_MAX + 96];
+    int n = snprintf(link, sizeof link, "%s/heapprof.%d.final.%s", hp_cfg.out, pid, ext);
+    if (n < 0 || (size_t)n >= sizeof link) return;
+    snprintf(target, sizeof target, "heapprof.%d.%u.%s", pid, seq, ext);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", link, pid);
+    unlink(tmp);
+    if (symlink(target, tmp) || rename(tmp, link)) {
+        hp_info("cannot link %s (%s)", link, strerror(errno));
+        unlink(tmp);
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every test: the unit binaries in build/tests/unit under the preloaded
+# library, then every tests/integration/*.sh. One line per test, a log per
+# failure, and the closing "N passed, N failed" line.
+#   tests/run.sh [PATTERN]   run only tests whose name contains PATTERN
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+export HP_ROOT=$root HP_BUILD=$root/build
+export HP_LIB=$root/build/libheapprof.so HP_CLI=$root/build/heapprof
+export HP_PROGRAMS=$root/build/tests/programs
+logdir=$root/build/test-logs
+rm -rf "$logdir" && mkdir -p "$logdir"
+filter=${1:-}
+passed=0 failed=0 failed_names=()
+
+run_one() { # name, command...
+    local name=$1; shift
+    [[ -n $filter && $name != *"$filter"* ]] && return
+    local tmp; tmp=$(mktemp -d /tmp/heapprof-test.XXXXXX)
+    local start=$SECONDS
+    if (cd "$tmp" && HP_TMP=$tmp timeout 600 "$@") >"$logdir/$name.log" 2>&1; then
+        passed=$((passed + 1)); printf 'PASS %-40s %3ds\n' "$name" $((SECONDS - start))
+    else
+        failed=$((failed + 1)); failed_names+=("$name")
+        printf 'FAIL %-40s %3ds  (log: build/test-logs/%s.log)\n' "$name" $((SECONDS - start)) "$name"
+        tail -n 15 "$logdir/$name.log" | sed 's/^/     | /'
+    fi
+    rm -rf "$tmp"
+}
+
+for t in "$root"/build/tests/unit/*; do
+    [[ -x $t ]] || continue
+    run_one "unit/$(basename "$t")" env LD_PRELOAD="$HP_LIB" HEAPPROF_OUT="/tmp/heapprof-unit-$$" "$t"
+done
+for t in "$root"/tests/integration/*.sh; do
+    [[ -f $t ]] || continue
+    run_one "integration/$(basename "$t" .sh)" bash "$t"
+done
+rm -rf "/tmp/heapprof-unit-$$"
+
+echo
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
