@@ -1,0 +1,19 @@
+/* Shared pieces of the heapprof command-line tool. */
+#ifndef HP_CLI_H
+#define HP_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Each subcommand: argv[0] is the subcommand name. Returns the exit status. */
+int cmd_run(int argc, char **argv);
+
+/* "12.3 MiB", "512 B" into buf. */
+const char *fmt_bytes(char *buf, size_t cap, double bytes);
+/* "1,234,567" into buf. */
+const char *fmt_count(char *buf, size_t cap, uint64_t n);
+
+/* Prints "heapprof: <message>" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
