@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages heapprof builds and tests with. Run as root (or
+# with sudo) on Debian 12. Package lists: the build list below, plus
+# tests/integration/deps.txt for the test suite (and bench/deps.txt with --bench).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+build_pkgs=(build-essential pkg-config libmimalloc-dev libunwind-dev libxxhash-dev libzstd-dev
+            libcjson-dev zlib1g-dev libdw-dev libelf-dev)
+lists=("$root/tests/integration/deps.txt")
+[[ ${1:-} == --bench ]] && lists+=("$root/bench/deps.txt")
+
+pkgs=("${build_pkgs[@]}")
+for list in "${lists[@]}"; do
+    [[ -f $list ]] || continue
+    while read -r name _; do
+        [[ -z $name || $name == \#* ]] || pkgs+=("$name")
+    done <"$list"
+done
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "deps: all ${#pkgs[@]} packages present"
+    exit 0
+fi
+SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: installed ${missing[*]}"
