@@ -9,21 +9,22 @@ export HP_ROOT=$root HP_BUILD=$root/build
 export HP_LIB=$root/build/libheapprof.so HP_CLI=$root/build/heapprof
 export HP_PROGRAMS=$root/build/tests/programs
 logdir=$root/build/test-logs
-rm -rf "$logdir" && mkdir -p "$logdir"
+mkdir -p "$logdir"
 filter=${1:-}
 passed=0 failed=0 failed_names=()
 
 run_one() { # name, command...
     local name=$1; shift
     [[ -n $filter && $name != *"$filter"* ]] && return
+    local log=$logdir/${name//\//_}.log
     local tmp; tmp=$(mktemp -d /tmp/heapprof-test.XXXXXX)
     local start=$SECONDS
-    if (cd "$tmp" && HP_TMP=$tmp timeout 600 "$@") >"$logdir/$name.log" 2>&1; then
+    if (cd "$tmp" && HP_TMP=$tmp timeout 600 "$@") >"$log" 2>&1; then
         passed=$((passed + 1)); printf 'PASS %-40s %3ds\n' "$name" $((SECONDS - start))
     else
         failed=$((failed + 1)); failed_names+=("$name")
-        printf 'FAIL %-40s %3ds  (log: build/test-logs/%s.log)\n' "$name" $((SECONDS - start)) "$name"
-        tail -n 15 "$logdir/$name.log" | sed 's/^/     | /'
+        printf 'FAIL %-40s %3ds  (log: %s)\n' "$name" $((SECONDS - start)) "${log#"$root"/}"
+        tail -n 15 "$log" | sed 's/^/     | /'
     fi
     rm -rf "$tmp"
 }

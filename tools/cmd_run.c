@@ -227,16 +227,17 @@ int cmd_run(int argc, char **argv) {
         cli_error("run: fork: %s", strerror(errno));
         return 2;
     }
-    char out_dir[PATH_MAX + 300];
+    /* Absolute, so a command that changes directory still writes here. */
+    char out_dir[PATH_MAX + 300], cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, ".");
     const char *out_setting = settings[0];
-    if (out_setting) {
+    if (out_setting && out_setting[0] == '/')
         snprintf(out_dir, sizeof out_dir, "%s", out_setting);
-    } else {
-        char cwd[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, ".");
+    else if (out_setting)
+        snprintf(out_dir, sizeof out_dir, "%s/%s", cwd, out_setting);
+    else
         snprintf(out_dir, sizeof out_dir, "%s/heapprof-%s-%d", cwd, base,
                  child == 0 ? (int)getpid() : (int)child);
-    }
     if (child == 0) {
         close(sync_pipe[0]);
         const char *old = getenv("LD_PRELOAD");
