@@ -12,6 +12,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "sampler_hooks.h"
+
+
 __thread hp_thread hp_self __attribute__((tls_model("initial-exec")));
 
 static struct {
@@ -34,11 +37,13 @@ static void atomic_max(_Atomic int64_t *slot, int64_t v) {
     }
 }
 
-/* Thresholds for the next batch. An active thread flushes after
- * HP_FLUSH_BYTES allocated or freed; any other mode sends every call here. */
-static void arm(hp_thread *t) {
+/* Thresholds for the next batch. An active thread goes slow after
+ * HP_FLUSH_BYTES requested or freed, or at its next sample point, whichever
+ * comes first; in any other mode every call goes slow. */
+void hp_arm(hp_thread *t) {
     if (t->mode == HP_THREAD_ACTIVE && !t->internal && !t->busy) {
-        t->period = t->countdown = HP_FLUSH_BYTES;
+        int64_t next = t->sample_left < HP_FLUSH_BYTES ? t->sample_left : HP_FLUSH_BYTES;
+        t->period = t->countdown = next < 0 ? 0 : next;
         t->live_floor = -HP_FLUSH_BYTES;
     } else {
         t->period = t->countdown = 0;
@@ -50,8 +55,7 @@ static void arm(hp_thread *t) {
  * candidate is the flushed total plus the highest point this batch reached:
  * exact for one thread, short by at most the other threads' unflushed
  * deltas (each < HP_FLUSH_BYTES + one block) when several allocate at once. */
-static void flush(hp_thread *t) {
-    int64_t allocated = t->period - t->countdown;
+void hp_flush(hp_thread *t) {
     if (t->internal) {
         atomic_fetch_add_explicit(&g.profiler_bytes, t->live, memory_order_relaxed);
     } else {
@@ -59,13 +63,15 @@ static void flush(hp_thread *t) {
         int64_t before_objs =
             atomic_fetch_add_explicit(&g.live_objs, t->live_objs, memory_order_relaxed);
         atomic_max(&g.peak, before + t->live_max);
+        if (HP_UNLIKELY(before + t->live_max > __atomic_load_n(&hp_peak_trigger_at, __ATOMIC_RELAXED)))
+            hp_trigger_peak();
         atomic_max(&g.peak_objs, before_objs + t->live_objs_max);
-        atomic_fetch_add_explicit(&g.alloc_bytes, (uint64_t)allocated, memory_order_relaxed);
+        atomic_fetch_add_explicit(&g.alloc_bytes, t->alloc_bytes, memory_order_relaxed);
         atomic_fetch_add_explicit(&g.alloc_objs, t->alloc_objs, memory_order_relaxed);
+        if (t->alloc_objs) hp_tag_account(t->tag, t->alloc_bytes, t->alloc_objs);
     }
     t->live = t->live_max = t->live_objs = t->live_objs_max = 0;
-    t->alloc_objs = 0;
-    t->period = t->countdown;
+    t->alloc_objs = t->alloc_bytes = 0;
 }
 
 static void registry_add(hp_thread *t) {
@@ -91,7 +97,8 @@ static void registry_remove_locked(hp_thread *t) {
 static void on_thread_exit(void *arg) {
     hp_thread *t = arg;
     t->busy++;
-    flush(t);
+    t->no_sample = 1; /* libraries sampling relies on are tearing down too */
+    hp_flush(t);
     if (++t->exit_passes < PTHREAD_DESTRUCTOR_ITERATIONS) {
         pthread_setspecific(exit_key, t);
     } else {
@@ -101,7 +108,7 @@ static void on_thread_exit(void *arg) {
         t->mode = HP_THREAD_RETIRED;
     }
     t->busy--;
-    arm(t);
+    hp_arm(t);
 }
 
 static void fork_prepare(void) { pthread_mutex_lock(&registry_lock); }
@@ -115,7 +122,7 @@ static void fork_child(void) {
     for (hp_thread *t = registry, *next; t; t = next) {
         next = t->next;
         if (t == self) continue;
-        flush(t);
+        hp_flush(t);
         registry_remove_locked(t);
     }
     pthread_mutex_init(&registry_lock, NULL);
@@ -128,46 +135,30 @@ static void init_once_body(void) {
 
 void hp_alloc_init(void) { pthread_once(&init_once, init_once_body); }
 
-static void slow(hp_thread *t) {
-    if (t->busy) { /* reentered from our own set-up: account and leave */
-        flush(t);
-        return;
-    }
-    t->busy++;
-    if (t->mode == HP_THREAD_NEW) {
-        hp_alloc_init();
-        t->mode = HP_THREAD_ACTIVE;
-        atomic_fetch_add_explicit(&g.threads_seen, 1, memory_order_relaxed);
-        registry_add(t);
-        pthread_setspecific(exit_key, t);
-    }
-    flush(t);
-    t->busy--;
-    arm(t);
+/* Called from a thread's first slow path. */
+void hp_register_thread(hp_thread *t) {
+    hp_alloc_init();
+    t->mode = HP_THREAD_ACTIVE;
+    t->tag = hp_tag_initial();
+    atomic_fetch_add_explicit(&g.threads_seen, 1, memory_order_relaxed);
+    registry_add(t);
+    pthread_setspecific(exit_key, t);
 }
 
-void hp_alloc_slow(hp_thread *t, void *p, size_t usable) {
-    (void)p, (void)usable;
-    slow(t);
-}
-
-void hp_free_slow(hp_thread *t, void *p, size_t usable) {
-    (void)p, (void)usable;
-    slow(t);
-}
+void hp_thread_stop_sampling(void) { hp_self.no_sample = 1; }
 
 void hp_internal_enter(void) {
     hp_thread *t = &hp_self;
-    flush(t);
+    hp_flush(t);
     t->internal++;
-    arm(t);
+    hp_arm(t);
 }
 
 void hp_internal_leave(void) {
     hp_thread *t = &hp_self;
-    flush(t);
+    hp_flush(t);
     t->internal--;
-    arm(t);
+    hp_arm(t);
 }
 
 void hp_profiler_bytes_add(int64_t delta) {
@@ -176,11 +167,24 @@ void hp_profiler_bytes_add(int64_t delta) {
 
 static int64_t peek(const int64_t *field) { return __atomic_load_n(field, __ATOMIC_RELAXED); }
 
+void hp_counters_each_pending(void (*fn)(uint32_t tag, uint64_t bytes, uint64_t objects, void *arg),
+                              void *arg) {
+    pthread_mutex_lock(&registry_lock);
+    for (hp_thread *t = registry; t; t = t->next) {
+        if (t->internal) continue;
+        uint64_t objects = __atomic_load_n(&t->alloc_objs, __ATOMIC_RELAXED);
+        if (objects)
+            fn(__atomic_load_n(&t->tag, __ATOMIC_RELAXED),
+               __atomic_load_n(&t->alloc_bytes, __ATOMIC_RELAXED), objects, arg);
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
 void hp_counters_read(heapprof_stats_t *out) {
     hp_thread *self = &hp_self;
     if (!self->busy) {
-        flush(self);
-        arm(self);
+        hp_flush(self);
+        hp_arm(self);
     }
     int64_t live = 0, live_objs = 0, allocated = 0, alloc_objs = 0;
     pthread_mutex_lock(&registry_lock);
@@ -188,7 +192,7 @@ void hp_counters_read(heapprof_stats_t *out) {
         if (t->internal) continue;
         live += peek(&t->live);
         live_objs += peek(&t->live_objs);
-        allocated += peek(&t->period) - peek(&t->countdown);
+        allocated += peek((const int64_t *)&t->alloc_bytes);
         alloc_objs += peek((const int64_t *)&t->alloc_objs);
     }
     live += atomic_load(&g.live);

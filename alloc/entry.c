@@ -8,7 +8,9 @@
  * platform were written against.
  */
 #define _GNU_SOURCE
-#include "thread_state.h"
+#include "counters.h"
+#include "mi_aligned.h"
+#include "sampled_pages.h"
 
 #include <errno.h>
 #include <mimalloc.h>
@@ -16,17 +18,28 @@
 #include <string.h>
 #include <unistd.h>
 
-static inline void *counted(void *p) {
-    if (HP_LIKELY(p != NULL)) hp_count_alloc(p, mi_usable_size(p));
-    else errno = ENOMEM;
+/* The fast path: the countdown has room, so the block is not sampled. */
+static inline void *allocate(size_t n, size_t alignment, int zero) {
+    hp_thread *t = &hp_self;
+    if (hp_alloc_is_slow(t, n)) return hp_alloc_slow(t, n, alignment, zero);
+    void *p = alignment ? hp_mi_malloc_aligned(n, alignment) : zero ? mi_zalloc(n) : mi_malloc(n);
+    if (HP_UNLIKELY(p == NULL)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    hp_count_alloc(t, mi_usable_size(p));
     return p;
 }
 
 static inline void release(void *p) {
-    if (HP_LIKELY(p != NULL)) {
-        hp_count_free(p, mi_usable_size(p));
-        mi_free(p);
+    if (HP_UNLIKELY(p == NULL)) return;
+    hp_thread *t = &hp_self;
+    if (hp_maybe_sampled(p)) {
+        hp_free_sampled(t, p);
+        return;
     }
+    if (hp_count_free(t, mi_usable_size(p))) hp_free_slow(t);
+    mi_free(p);
 }
 
 static inline int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
@@ -46,11 +59,9 @@ static size_t memalign_alignment(size_t alignment) {
     return alignment;
 }
 
-static void *aligned(size_t alignment, size_t size) {
-    return counted(mi_malloc_aligned(size, alignment));
-}
+static void *aligned(size_t alignment, size_t size) { return allocate(size, alignment, 0); }
 
-HP_EXPORT void *malloc(size_t size) { return counted(mi_malloc(size)); }
+HP_EXPORT void *malloc(size_t size) { return allocate(size, 0, 0); }
 
 HP_EXPORT void free(void *p) { release(p); }
 HP_EXPORT void cfree(void *p) { release(p); }
@@ -61,7 +72,7 @@ HP_EXPORT void *calloc(size_t n, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    return counted(mi_zalloc(total));
+    return allocate(total, 0, 1);
 }
 
 HP_EXPORT void *realloc(void *p, size_t size) {
@@ -70,14 +81,16 @@ HP_EXPORT void *realloc(void *p, size_t size) {
         release(p);
         return NULL;
     }
+    hp_thread *t = &hp_self;
+    if (hp_maybe_sampled(p) || hp_alloc_is_slow(t, size)) return hp_realloc_slow(t, p, size);
     size_t old_usable = mi_usable_size(p);
     void *q = mi_realloc(p, size);
-    if (q == NULL) { /* p is untouched and still counted */
+    if (HP_UNLIKELY(q == NULL)) { /* p is untouched and still counted */
         errno = ENOMEM;
         return NULL;
     }
-    hp_count_free(p, old_usable);
-    hp_count_alloc(q, mi_usable_size(q));
+    if (hp_count_free(t, old_usable)) hp_free_slow(t);
+    hp_count_alloc(t, mi_usable_size(q));
     return q;
 }
 

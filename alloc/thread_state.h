@@ -1,14 +1,17 @@
 /*
  * Per-thread allocation accounting: the state the malloc fast path touches.
  *
- * The fast path does plain stores to this thread's own block and takes exactly
- * one predictable branch per call. Every rare event (first use, flushing a
- * batch to the global counters, a sample, thread exit) is folded into two
- * thresholds so it costs nothing extra:
- *   - malloc goes slow when `countdown` drops below zero;
+ * The fast path does plain stores to this thread's own block and takes one
+ * predictable branch per call. Every rare event (first use, flushing a batch
+ * to the global counters, taking a sample, thread exit, the profiler's own
+ * allocations) is folded into two thresholds so it costs nothing extra:
+ *   - an allocation of n bytes goes slow when n >= `countdown`;
  *   - free goes slow when `live` drops below `live_floor`.
  * A zeroed block (a new thread) has countdown 0 and floor 0, so its first
  * malloc or free takes the slow path, which registers it.
+ *
+ * `countdown` counts requested bytes (sampling is by requested bytes, decided
+ * before the block is allocated); the counters count usable bytes.
  */
 #ifndef HP_ALLOC_THREAD_STATE_H
 #define HP_ALLOC_THREAD_STATE_H
@@ -21,59 +24,69 @@
 #define HP_HIDDEN __attribute__((visibility("hidden")))
 #define HP_EXPORT __attribute__((visibility("default")))
 
-/* Most bytes a thread may allocate, or free, before its deltas are flushed to
- * the process totals. This is the documented error bound of the peak when
+/* Most bytes a thread may request, or free, before its deltas are flushed to
+ * the process totals. This bounds how far the peak can read low while
  * several threads allocate at once (per other thread). */
 #define HP_FLUSH_BYTES ((int64_t)256 * 1024)
 
 enum hp_thread_mode {
-    HP_THREAD_NEW = 0,  /* never registered */
-    HP_THREAD_ACTIVE,   /* registered, fast path live */
-    HP_THREAD_RETIRED,  /* past its exit destructor: every call goes to the globals */
+    HP_THREAD_NEW = 0, /* never registered */
+    HP_THREAD_ACTIVE,  /* registered, fast path live */
+    HP_THREAD_RETIRED, /* past its exit destructor: every call goes to the globals */
 };
 
 typedef struct hp_thread {
     /* fast path fields, one cache line */
-    int64_t countdown;     /* bytes until the next slow-path event */
+    int64_t countdown;     /* requested bytes until the next slow-path event */
     int64_t live;          /* unflushed live-bytes delta */
     int64_t live_floor;    /* free() goes slow below this */
     int64_t live_max;      /* highest `live` since the last flush */
     int64_t live_objs;     /* unflushed live-objects delta */
     int64_t live_objs_max; /* highest `live_objs` since the last flush */
     uint64_t alloc_objs;   /* unflushed allocation count */
-    int64_t period;        /* countdown at its last reset: allocated bytes = period - countdown */
+    uint64_t alloc_bytes;  /* unflushed allocated usable bytes */
 
     /* slow path only */
-    int64_t sample_left;   /* bytes until the next sample (sampler) */
+    int64_t period;      /* countdown at its last reset */
+    int64_t sample_left; /* requested bytes to the next sample point, >= 1 */
+    uint64_t prng[2];    /* sampler's generator */
     uint32_t mode;
-    uint32_t busy;         /* reentrancy guard for the slow path */
-    uint32_t exit_passes;  /* destructor passes seen at thread exit */
-    uint32_t internal;     /* >0 while the profiler itself allocates on this thread */
+    uint32_t busy;        /* reentrancy guard for the slow path */
+    uint32_t exit_passes; /* destructor passes seen at thread exit */
+    uint32_t internal;    /* >0 while the profiler itself allocates on this thread */
+    uint32_t no_sample;   /* set once the thread (or process) is shutting down */
+    uint32_t sampler_gen; /* sampler configuration this thread was armed with */
+    uint32_t tag;         /* current attribution tag (heapprof/tags.h) */
+    uint32_t labels;      /* current label set */
+    void *tag_state;      /* per-thread tag stack (heapprof/tags.c) */
     struct hp_thread *next, *prev; /* registry of live threads */
 } hp_thread;
 
 extern __thread hp_thread hp_self __attribute__((tls_model("initial-exec"))) HP_HIDDEN;
 
-/* Slow paths, in alloc/counters.c. */
-void hp_alloc_slow(hp_thread *t, void *p, size_t usable) HP_HIDDEN;
-void hp_free_slow(hp_thread *t, void *p, size_t usable) HP_HIDDEN;
-
-static inline void hp_count_alloc(void *p, size_t usable) {
-    hp_thread *t = &hp_self;
+/* Adds one allocation of `usable` bytes to the thread's pending counters. */
+static inline void hp_count_alloc(hp_thread *t, size_t usable) {
     t->live += (int64_t)usable;
     t->live_objs += 1;
     t->alloc_objs += 1;
+    t->alloc_bytes += usable;
     if (t->live > t->live_max) t->live_max = t->live;
     if (t->live_objs > t->live_objs_max) t->live_objs_max = t->live_objs;
-    t->countdown -= (int64_t)usable;
-    if (HP_UNLIKELY(t->countdown < 0)) hp_alloc_slow(t, p, usable);
 }
 
-static inline void hp_count_free(void *p, size_t usable) {
-    hp_thread *t = &hp_self;
+/* Subtracts one free; returns nonzero when the slow path must flush. */
+static inline int hp_count_free(hp_thread *t, size_t usable) {
     t->live -= (int64_t)usable;
     t->live_objs -= 1;
-    if (HP_UNLIKELY(t->live < t->live_floor)) hp_free_slow(t, p, usable);
+    return HP_UNLIKELY(t->live < t->live_floor);
+}
+
+/* True when an allocation of n bytes must take the slow path; otherwise
+ * consumes n bytes of the countdown. Huge n (a failing request) is slow too. */
+static inline int hp_alloc_is_slow(hp_thread *t, size_t n) {
+    if (HP_UNLIKELY((uint64_t)t->countdown <= n)) return 1;
+    t->countdown -= (int64_t)n;
+    return 0;
 }
 
 #endif

@@ -6,7 +6,9 @@
 #include "log.h"
 #include "output.h"
 #include "procinfo.h"
+#include "sampler.h"
 #include "stats_writer.h"
+#include "tags.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -48,8 +50,30 @@ static int write_format(const hp_dump_info *d, const char *ext,
     return rc;
 }
 
+static void add_pending(uint32_t tag, uint64_t bytes, uint64_t objects, void *arg) {
+    hp_dump_info *d = arg;
+    if (tag > d->ntags) return;
+    d->tag_alloc_bytes[tag] += bytes;
+    d->tag_alloc_objs[tag] += objects;
+}
+
+/* Exact lifetime totals per tag: flushed ones plus every thread's pending. */
+static void collect_tag_totals(hp_dump_info *d) {
+    d->ntags = hp_tag_count();
+    d->tag_alloc_bytes = hp_calloc(d->ntags + 1, sizeof *d->tag_alloc_bytes);
+    d->tag_alloc_objs = hp_calloc(d->ntags + 1, sizeof *d->tag_alloc_objs);
+    if (!d->tag_alloc_bytes || !d->tag_alloc_objs) {
+        d->ntags = 0;
+        return;
+    }
+    for (uint32_t id = 1; id <= d->ntags; id++)
+        hp_tag_lifetime(id, &d->tag_alloc_bytes[id], &d->tag_alloc_objs[id]);
+    hp_counters_each_pending(add_pending, d);
+}
+
 int hp_dump(const char *reason) {
     if (dumping_here) return -1;
+    if (!reason || !*reason) reason = "api";
     dumping_here = 1;
     hp_internal_enter();
     pthread_mutex_lock(&dump_lock);
@@ -61,13 +85,19 @@ int hp_dump(const char *reason) {
     d.seq = next_seq++;
     d.time_unix_ns = clock_ns(CLOCK_REALTIME);
     d.uptime_ns = hp_uptime_ns();
+    d.rate = hp_sampler_rate();
     hp_counters_read(&d.process);
     hp_proc_rss(&d.rss_bytes, &d.peak_rss_bytes);
     hp_proc_cmdline(d.cmdline, sizeof d.cmdline);
+    hp_profile_snapshot_take(&d.profile, d.uptime_ns);
+    collect_tag_totals(&d);
 
     int is_exit = strcmp(reason, "exit") == 0, rc = 0;
     if (hp_cfg.formats & HP_FMT_STATS) rc |= write_format(&d, "stats.json", hp_stats_json, is_exit);
     hp_debug("dump %u (%s) written to %s", d.seq, reason, hp_cfg.out);
+    hp_profile_snapshot_free(&d.profile);
+    hp_free(d.tag_alloc_bytes);
+    hp_free(d.tag_alloc_objs);
 
     pthread_mutex_unlock(&dump_lock);
     hp_internal_leave();
@@ -75,18 +105,10 @@ int hp_dump(const char *reason) {
     return rc;
 }
 
-static void fork_prepare(void) { pthread_mutex_lock(&dump_lock); }
-static void fork_parent(void) { pthread_mutex_unlock(&dump_lock); }
-static void fork_child(void) {
+void hp_dump_lock(void) { pthread_mutex_lock(&dump_lock); }
+void hp_dump_unlock(void) { pthread_mutex_unlock(&dump_lock); }
+
+void hp_dump_after_fork_child(void) {
     pthread_mutex_init(&dump_lock, NULL);
     next_seq = 0;
-}
-
-void hp_dump_after_fork_child(void) { fork_child(); }
-
-/* Registered after the allocator's handlers so that, in prepare (which runs
- * in reverse order), the dump lock is taken before the registry lock — the
- * order a dump takes them in. */
-__attribute__((visibility("hidden"))) void hp_dump_register_fork_handlers(void) {
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

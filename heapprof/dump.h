@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include "../include/heapprof.h"
+#include "profile.h"
 
 typedef struct hp_dump_info {
     const char *reason; /* exit, api, signal, interval, peak */
@@ -14,6 +15,11 @@ typedef struct hp_dump_info {
     heapprof_stats_t process;
     uint64_t rss_bytes, peak_rss_bytes;
     char cmdline[4096];
+    int64_t rate;                  /* sampling rate in effect */
+    hp_profile_snapshot profile;   /* sampled sites and per-tag estimates */
+    uint32_t ntags;                /* tag ids are 1..ntags */
+    uint64_t *tag_alloc_bytes;     /* exact lifetime totals, indexed by tag id */
+    uint64_t *tag_alloc_objs;
 } hp_dump_info;
 
 /* Writes every configured format. Returns 0 if all files were written. A
@@ -24,7 +30,10 @@ int hp_dump(const char *reason) __attribute__((visibility("hidden")));
 /* Monotonic nanoseconds since the runtime started. */
 uint64_t hp_uptime_ns(void) __attribute__((visibility("hidden")));
 
-/* In a forked child: restart sequence numbers for the new pid. */
+/* Fork handling: the dump lock is held across fork; in the child it is
+ * reset and sequence numbers restart for the new pid. */
+void hp_dump_lock(void) __attribute__((visibility("hidden")));
+void hp_dump_unlock(void) __attribute__((visibility("hidden")));
 void hp_dump_after_fork_child(void) __attribute__((visibility("hidden")));
 
 #endif

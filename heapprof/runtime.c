@@ -1,35 +1,67 @@
 /*
- * Start-up and shut-down of the preloaded runtime, and the public API.
- * Allocation works before this constructor runs (libraries initialised
- * earlier allocate); it only adds configuration and the dump at exit.
+ * Start-up and shut-down of the preloaded runtime, fork handling for the
+ * profiler's locks, and the remaining public API. Allocation works before
+ * this constructor runs (libraries initialised earlier allocate); it adds
+ * configuration, sampling, triggers and the dump at exit.
  */
 #define _GNU_SOURCE
 #include "../alloc/counters.h"
 #include "../alloc/mi_tuning.h"
 #include "config.h"
 #include "dump.h"
+#include "exec_env.h"
 #include "log.h"
+#include "profile.h"
+#include "sampler.h"
+#include "tags.h"
+#include "triggers.h"
 #include "version.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
-void hp_dump_register_fork_handlers(void) __attribute__((visibility("hidden")));
-
 static atomic_int exit_dumped;
+
+/* Locks are taken in the order a dump takes them (dump, tags, profile);
+ * the allocator's registry lock comes last because its handlers were
+ * registered first and prepare handlers run in reverse. */
+static void fork_prepare(void) {
+    hp_dump_lock();
+    hp_tags_lock();
+    hp_profile_lock();
+}
+
+static void fork_parent(void) {
+    hp_profile_unlock();
+    hp_tags_unlock();
+    hp_dump_unlock();
+}
+
+static void fork_child(void) {
+    hp_profile_reset_lock();
+    hp_tags_reset_lock();
+    hp_dump_after_fork_child();
+    hp_triggers_after_fork_child();
+}
 
 __attribute__((constructor)) static void runtime_start(void) {
     hp_alloc_init();
-    hp_dump_register_fork_handlers();
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
     hp_config_load();
     hp_log_set_level(hp_cfg.log_level);
     hp_mi_tune();
+    hp_tags_start(hp_cfg.tag);
+    if (!hp_cfg.follow_exec) hp_exec_env_drop_preload();
+    hp_sampler_start();
+    hp_triggers_start();
 }
 
 /* Runs from exit() after the program's atexit handlers, on whichever thread
  * called exit; a program that ends with _exit or a fatal signal gets none. */
 __attribute__((destructor)) static void runtime_stop(void) {
     if (atomic_exchange(&exit_dumped, 1)) return;
+    hp_thread_stop_sampling();
     hp_dump("exit");
 }
 
@@ -40,5 +72,7 @@ HP_EXPORT int heapprof_stats(heapprof_stats_t *out, size_t size) {
     memcpy(out, &s, size < sizeof s ? size : sizeof s);
     return 0;
 }
+
+HP_EXPORT int heapprof_dump(const char *reason) { return hp_dump(reason) == 0 ? 0 : -1; }
 
 HP_EXPORT const char *heapprof_version(void) { return HEAPPROF_VERSION; }

@@ -40,6 +40,48 @@ typedef struct heapprof_stats {
  * Returns 0, or -1 if out is NULL. */
 HEAPPROF_API int heapprof_stats(heapprof_stats_t *out, size_t size);
 
+/* ---- Attribution tags ----
+ * Each thread has a current tag (initially HEAPPROF_TAG, default "main").
+ * Every allocation counts toward the allocating thread's current tag, and
+ * the tag stays with the block until it is freed, whichever thread frees it.
+ * Names are 1-255 bytes; up to 65535 distinct names (more go to "[other]").
+ * Tags nest up to 64 deep per thread. Functions return 0, or -1 for a bad
+ * argument. */
+HEAPPROF_API int heapprof_tag_push(const char *name);
+HEAPPROF_API int heapprof_tag_pop(void);
+/* Replaces the innermost tag (or pushes one if none is pushed). */
+HEAPPROF_API int heapprof_tag_set(const char *name);
+/* The calling thread's current tag; valid for the life of the process. */
+HEAPPROF_API const char *heapprof_tag_current(void);
+
+typedef struct heapprof_tag_stats {
+    uint64_t alloc_bytes;   /* lifetime, exact */
+    uint64_t alloc_objects; /* lifetime, exact */
+    /* Live and peak: exact when every allocation is tracked (HEAPPROF_RATE=1,
+     * `exact` = 1), otherwise unbiased estimates from the sampled blocks with
+     * their standard errors. */
+    double live_bytes, live_objects;
+    double peak_bytes, peak_objects;
+    double live_bytes_stderr, live_objects_stderr;
+    int exact;
+} heapprof_tag_stats_t;
+
+/* Counters of the tag `name`. Returns -1 if no such tag was ever used. */
+HEAPPROF_API int heapprof_tag_stats(const char *name, heapprof_tag_stats_t *out, size_t size);
+
+/* ---- Labels ----
+ * Thread-local key/value pairs recorded with every sampled block and written
+ * as pprof labels (e.g. trace_id, session_id). Up to 16 per thread; keys and
+ * values are 1-1024 bytes; the key "tag" is reserved. */
+HEAPPROF_API int heapprof_label_set(const char *key, const char *value);
+HEAPPROF_API int heapprof_label_clear(const char *key);
+
+/* ---- Dumps ----
+ * Writes a full set of profile files now, from the calling thread. `reason`
+ * is recorded in the files (NULL means "api"). Returns 0 if every file was
+ * written. */
+HEAPPROF_API int heapprof_dump(const char *reason);
+
 /* Version string of the loaded runtime, e.g. "0.1.0". */
 HEAPPROF_API const char *heapprof_version(void);
 

@@ -1,0 +1,112 @@
+/*
+ * The allocation slow path: registering a new thread, flushing counters,
+ * and sampling. Reached only when a thread's countdown runs out, its free
+ * floor is crossed, or the block being freed may be a sampled one.
+ *
+ * Sampling is by requested bytes, as a Poisson process: the thread holds the
+ * distance to its next sample point; the request that covers the point is
+ * sampled and the distance is drawn afresh from its end (memoryless, so the
+ * chance an n-byte request is sampled is 1 - exp(-n/rate) whatever came
+ * before).
+ */
+#define _GNU_SOURCE
+#include "counters.h"
+#include "mi_aligned.h"
+#include "sampled_pages.h"
+#include "sampler_hooks.h"
+
+#include <errno.h>
+#include <mimalloc.h>
+#include <string.h>
+
+/* Brings the thread up to date and decides whether a request of n bytes is
+ * sampled. Leaves t->busy raised; the caller finishes with leave(). */
+static int enter_and_decide(hp_thread *t, size_t n) {
+    t->busy++;
+    if (t->mode == HP_THREAD_NEW) hp_register_thread(t);
+    if (t->mode != HP_THREAD_ACTIVE || t->internal || t->busy > 1) return 0;
+    if (t->sampler_gen != hp_sampler_generation) {
+        t->sampler_gen = hp_sampler_generation;
+        t->sample_left = hp_sampler_next_distance(t);
+    } else {
+        t->sample_left -= t->period - t->countdown; /* requests since the last arm */
+    }
+    if ((uint64_t)t->sample_left > n) {
+        t->sample_left -= (int64_t)n;
+        return 0;
+    }
+    t->sample_left = hp_sampler_next_distance(t);
+    return !t->no_sample;
+}
+
+static void leave(hp_thread *t) {
+    t->busy--;
+    hp_flush(t);
+    hp_arm(t);
+}
+
+/* After a block is allocated: count it, and record it if sampled or if it
+ * is the profiler's own. */
+static void allocated(hp_thread *t, void *p, size_t n, int sample) {
+    size_t usable = mi_usable_size(p);
+    hp_count_alloc(t, usable);
+    if (sample) hp_sampler_on_alloc(t, p, usable, n);
+    else if (t->internal) hp_sampler_on_internal_alloc(p, usable);
+}
+
+/* Before a possibly tracked block goes away: forget it, and if it was the
+ * profiler's, take its bytes off the profiler's total rather than the
+ * program's. Returns the usable size to count against the program (0 if
+ * none). */
+static size_t forget(hp_thread *t, void *p, size_t usable) {
+    if (!hp_maybe_sampled(p) || hp_sampler_on_free(t, p) != HP_BLOCK_INTERNAL) return usable;
+    hp_profiler_bytes_add(-(int64_t)usable);
+    return 0;
+}
+
+/* Counts a free against the program, or not at all for a profiler block. */
+static void count_free(hp_thread *t, size_t usable) {
+    if (!usable) return;
+    hp_count_free(t, usable);
+}
+
+void *hp_alloc_slow(hp_thread *t, size_t n, size_t alignment, int zero) {
+    int sample = enter_and_decide(t, n);
+    void *p = alignment ? hp_mi_malloc_aligned(n, alignment) : zero ? mi_zalloc(n) : mi_malloc(n);
+    if (p) allocated(t, p, n, sample);
+    leave(t);
+    if (!p) errno = ENOMEM;
+    return p;
+}
+
+void hp_free_sampled(hp_thread *t, void *p) {
+    t->busy++;
+    if (t->mode == HP_THREAD_NEW) hp_register_thread(t);
+    /* Forget it before mimalloc can hand the address out again. */
+    count_free(t, forget(t, p, mi_usable_size(p)));
+    mi_free(p);
+    leave(t);
+}
+
+void hp_free_slow(hp_thread *t) {
+    t->busy++;
+    if (t->mode == HP_THREAD_NEW) hp_register_thread(t);
+    leave(t);
+}
+
+/* realloc when the old block may be sampled or the new request reaches the
+ * thread's countdown. The old block is forgotten before mimalloc may reuse
+ * its address; if the reallocation then fails, the old block simply stays
+ * unrecorded (it is still counted). */
+void *hp_realloc_slow(hp_thread *t, void *p, size_t n) {
+    int sample = enter_and_decide(t, n);
+    size_t old_usable = forget(t, p, mi_usable_size(p));
+    void *q = mi_realloc(p, n);
+    if (q) {
+        count_free(t, old_usable);
+        allocated(t, q, n, sample);
+    }
+    leave(t);
+    if (!q) errno = ENOMEM;
+    return q;
+}

@@ -1,0 +1,80 @@
+/*
+ * The sampled profile: every sampled block still alive (the live table),
+ * and aggregates per site — a site being one (stack, tag, label set).
+ * Values are Horvitz–Thompson estimates: each sampled block carries its
+ * weight w = 1/P(sampled), so sums of w are unbiased for the totals; in full
+ * mode (rate 1) w = 1 and every value is exact.
+ *
+ * One mutex guards it all. It is taken only for sampled events (rare at the
+ * default rate) and never while unwinding or doing I/O.
+ */
+#ifndef HP_PROFILE_H
+#define HP_PROFILE_H
+
+#include "stacks.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HP_HIDDEN_API __attribute__((visibility("hidden")))
+
+/* Aggregates of one site; counts and bytes are weighted estimates. */
+typedef struct hp_site_values {
+    double alloc_objs, alloc_bytes;   /* since start */
+    double inuse_objs, inuse_bytes;   /* alive now */
+    double peak_objs, peak_bytes;     /* this site's own highest inuse_bytes, and objects then */
+    double gpeak_objs, gpeak_bytes;   /* alive when the sampled total was at its peak */
+    double lifetime_ns;               /* sum of w * lifetime; live blocks count up to now */
+    double inuse_var_bytes, inuse_var_objs; /* variance of the inuse estimates */
+    double alloc_var_bytes, alloc_var_objs; /* variance of the alloc estimates */
+    uint64_t samples;                 /* sampled blocks, unweighted */
+} hp_site_values;
+
+typedef struct hp_site_snapshot {
+    const hp_stack *stack; /* immutable once interned; never freed */
+    uint32_t tag, labels;
+    hp_site_values v;
+} hp_site_snapshot;
+
+/* Estimates per tag (the exact lifetime totals are in tags.c). */
+typedef struct hp_tag_estimate {
+    double inuse_objs, inuse_bytes, peak_objs, peak_bytes;
+    double inuse_var_bytes, inuse_var_objs;
+    double freed_objs, freed_bytes;
+} hp_tag_estimate;
+
+typedef struct hp_profile_snapshot {
+    hp_site_snapshot *sites;
+    size_t nsites;
+    hp_tag_estimate *tags; /* indexed by tag id */
+    uint32_t ntags;
+    double inuse_bytes, inuse_objs;     /* sampled totals now */
+    double peak_bytes;                  /* sampled total at its peak */
+    uint64_t peak_uptime_ns;            /* when that peak was reached */
+    uint64_t samples, live_samples, stacks;
+    uint64_t taken_uptime_ns;
+} hp_profile_snapshot;
+
+/* Records a sampled block. Returns -1 if out of memory (block then untracked).
+ * depth -1 records a block of the profiler's own, with no site. */
+int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag, uint32_t labels,
+                   size_t usable, double weight, uint64_t now_ns) HP_HIDDEN_API;
+
+/* Forgets a block if it is recorded; returns 0 if it was not, 1 for a
+ * sampled block, 2 for one of the profiler's own. */
+int hp_profile_remove(uintptr_t ptr, uint64_t now_ns) HP_HIDDEN_API;
+
+/* Copies the profile out under the lock; now_ns (uptime) closes the
+ * lifetimes of blocks still alive. Free with hp_profile_snapshot_free. */
+int hp_profile_snapshot_take(hp_profile_snapshot *out, uint64_t now_ns) HP_HIDDEN_API;
+void hp_profile_snapshot_free(hp_profile_snapshot *s) HP_HIDDEN_API;
+
+/* Current estimates for one tag; returns 0 if the tag has any. */
+int hp_profile_tag_estimate(uint32_t tag, hp_tag_estimate *out) HP_HIDDEN_API;
+
+/* Fork handling: the lock is taken in prepare and released in both. */
+void hp_profile_lock(void) HP_HIDDEN_API;
+void hp_profile_unlock(void) HP_HIDDEN_API;
+void hp_profile_reset_lock(void) HP_HIDDEN_API;
+
+#endif

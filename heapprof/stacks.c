@@ -1,0 +1,174 @@
+#define _GNU_SOURCE
+#include "stacks.h"
+#include "internal_alloc.h"
+#include "log.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+static uintptr_t self_lo, self_hi;
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *base) {
+    (void)size;
+    if ((void *)info->dlpi_addr != base) return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (!self_lo || lo < self_lo) self_lo = lo;
+        if (hi > self_hi) self_hi = hi;
+    }
+    return 1;
+}
+
+/*
+ * libunwind opens a pipe the first time it runs and validates addresses by
+ * write(2)ing through it (when it falls back from its fast path). Left
+ * alone, that pipe takes the lowest free descriptors — 3 and 4 in most
+ * programs — at whatever moment the first sample happens, and a program
+ * that later closes all its descriptors could reuse those numbers for its
+ * own files, which libunwind would then write into.
+ *
+ * So libunwind is started here, once, with the low descriptors temporarily
+ * filled: its pipe lands just below 1024 (or the descriptor limit), out of
+ * the program's way, close-on-exec. Before each capture the pipe is checked
+ * (one fstat): if the program closed it, a fresh pipe is put back on the
+ * same numbers; if it reused them, captures stop rather than write into the
+ * program's files.
+ */
+static int pipe_fds[2] = {-1, -1};
+static ino_t pipe_ino;
+static int unwinder_ok = 1;
+
+static int is_fifo(int fd, ino_t *ino) {
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISFIFO(st.st_mode)) return 0;
+    if (ino) *ino = st.st_ino;
+    return 1;
+}
+
+static void start_unwinder_out_of_the_way(void) {
+    struct rlimit rl;
+    long top = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (long)rl.rlim_cur < top)
+        top = (long)rl.rlim_cur;
+    top -= 4;
+    int fillers[1024], nfill = 0;
+    int base = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (base >= 0) {
+        fillers[nfill++] = base;
+        for (int fd; nfill < 1024 && (fd = fcntl(base, F_DUPFD_CLOEXEC, 0)) >= 0;) {
+            fillers[nfill++] = fd;
+            if (fd >= top) break;
+        }
+    }
+    void *pcs[4];
+    unw_backtrace(pcs, 4);
+    for (int i = 0; i < nfill; i++) close(fillers[i]);
+    /* libunwind's pipe: the two FIFOs just above the fillers. */
+    for (int fd = top; fd < top + 8; fd++) {
+        ino_t a, b;
+        if (is_fifo(fd, &a) && is_fifo(fd + 1, &b) && a == b) {
+            pipe_fds[0] = fd;
+            pipe_fds[1] = fd + 1;
+            pipe_ino = a;
+            break;
+        }
+    }
+}
+
+/* Puts a new pipe on the numbers libunwind remembers, if they are free. */
+static int restore_pipe(void) {
+    if (fcntl(pipe_fds[0], F_GETFD) != -1 || fcntl(pipe_fds[1], F_GETFD) != -1) return -1;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) return -1;
+    int ok = dup3(p[0], pipe_fds[0], O_CLOEXEC) == pipe_fds[0] &&
+             dup3(p[1], pipe_fds[1], O_CLOEXEC) == pipe_fds[1];
+    close(p[0]);
+    close(p[1]);
+    if (!ok) return -1;
+    fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+    fcntl(pipe_fds[1], F_SETFL, O_NONBLOCK);
+    return is_fifo(pipe_fds[0], &pipe_ino) ? 0 : -1;
+}
+
+/* False once the program has taken libunwind's descriptors for itself. */
+static int unwinder_intact(void) {
+    if (pipe_fds[0] < 0 || !unwinder_ok) return unwinder_ok;
+    ino_t ino;
+    if (is_fifo(pipe_fds[1], &ino) && ino == pipe_ino) return 1;
+    if (restore_pipe() == 0) return 1;
+    unwinder_ok = 0;
+    hp_info("the program reused the descriptors of libunwind's pipe (%d, %d); stack capture "
+            "is off from now on", pipe_fds[0], pipe_fds[1]);
+    return 0;
+}
+
+void hp_stacks_init(void) {
+    Dl_info info;
+    if (dladdr((void *)hp_stacks_init, &info) && info.dli_fbase)
+        dl_iterate_phdr(find_self, info.dli_fbase);
+    start_unwinder_out_of_the_way();
+}
+
+static int is_ours(uintptr_t pc) { return pc >= self_lo && pc < self_hi; }
+
+int hp_stack_capture(uintptr_t *pcs, int max) {
+    if (!unwinder_intact()) return 0;
+    int n = unw_backtrace((void **)pcs, max + HP_OWN_FRAMES_MAX);
+    int skip = 0;
+    while (skip < n && is_ours(pcs[skip])) skip++;
+    int depth = n - skip < max ? n - skip : max;
+    memmove(pcs, pcs + skip, (size_t)depth * sizeof pcs[0]);
+    return depth;
+}
+
+/* Open addressing, linear probing, power-of-two capacity, at most half full. */
+static hp_stack **table;
+static uint32_t capacity, count;
+
+static int grow(void) {
+    uint32_t new_cap = capacity ? capacity * 2 : 4096;
+    hp_stack **t = hp_calloc(new_cap, sizeof *t);
+    if (!t) return -1;
+    for (uint32_t i = 0; i < capacity; i++) {
+        hp_stack *s = table[i];
+        if (!s) continue;
+        uint32_t j = (uint32_t)s->hash & (new_cap - 1);
+        while (t[j]) j = (j + 1) & (new_cap - 1);
+        t[j] = s;
+    }
+    hp_free(table);
+    table = t;
+    capacity = new_cap;
+    return 0;
+}
+
+hp_stack *hp_stack_intern(const uintptr_t *pcs, int depth) {
+    size_t bytes = (size_t)depth * sizeof pcs[0];
+    uint64_t h = XXH3_64bits(pcs, bytes);
+    if ((count + 1) * 2 > capacity && grow()) return NULL;
+    uint32_t j = (uint32_t)h & (capacity - 1);
+    for (hp_stack *s; (s = table[j]) != NULL; j = (j + 1) & (capacity - 1))
+        if (s->hash == h && s->depth == (uint32_t)depth && !memcmp(s->pcs, pcs, bytes)) return s;
+    hp_stack *s = hp_malloc(sizeof *s + bytes);
+    if (!s) return NULL;
+    s->hash = h;
+    s->id = ++count;
+    s->depth = (uint32_t)depth;
+    memcpy(s->pcs, pcs, bytes);
+    table[j] = s;
+    return s;
+}
+
+uint32_t hp_stack_count(void) { return count; }

@@ -1,0 +1,38 @@
+/* Call stacks of sampled allocations: captured with libunwind, the
+ * profiler's own frames removed, interned by XXH3 so each distinct stack is
+ * stored once. */
+#ifndef HP_STACKS_H
+#define HP_STACKS_H
+
+#include <stdint.h>
+
+#define HP_MAX_DEPTH 256
+/* Room for the profiler's own frames on top of a captured stack. */
+#define HP_OWN_FRAMES_MAX 16
+
+typedef struct hp_stack {
+    uint64_t hash;
+    uint32_t id;    /* dense, from 1, in order of first sight */
+    uint32_t depth; /* frames in pcs, leaf first */
+    uintptr_t pcs[];
+} hp_stack;
+
+/* Finds the address range of this library so its frames can be dropped.
+ * Call once at start-up (it uses dl_iterate_phdr). */
+void hp_stacks_init(void) __attribute__((visibility("hidden")));
+
+/* Captures the caller's stack, leaf first, without the profiler's frames.
+ * pcs[0] is the return address into the code that called malloc; the others
+ * are return addresses too. pcs must hold max + HP_OWN_FRAMES_MAX entries.
+ * Returns the number of frames (<= max). Takes no locks of ours and does not
+ * allocate through the profiled path. */
+int hp_stack_capture(uintptr_t *pcs, int max) __attribute__((visibility("hidden")));
+
+/* Returns the interned stack for pcs (adding it if new), or NULL when out of
+ * memory. Caller holds the profile lock. */
+hp_stack *hp_stack_intern(const uintptr_t *pcs, int depth) __attribute__((visibility("hidden")));
+
+/* Number of distinct stacks. Caller holds the profile lock. */
+uint32_t hp_stack_count(void) __attribute__((visibility("hidden")));
+
+#endif

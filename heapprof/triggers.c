@@ -1,0 +1,163 @@
+#define _GNU_SOURCE
+#include "triggers.h"
+#include "../alloc/counters.h"
+#include "../alloc/sampler_hooks.h"
+#include "config.h"
+#include "dump.h"
+#include "log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A peak dump needs the heap to grow past this before the first one, so a
+ * small start-up heap does not produce a burst of tiny dumps. */
+#define PEAK_BASELINE_BYTES ((int64_t)1 << 20)
+#define PEAK_MIN_GAP_NS 1000000000ull
+
+int64_t hp_peak_trigger_at = INT64_MAX;
+
+static int wake_fd = -1;
+static atomic_int signal_pending, peak_pending;
+static int running;
+
+static void wake(void) {
+    uint64_t one = 1;
+    int saved = errno;
+    ssize_t ignored = write(wake_fd, &one, sizeof one);
+    (void)ignored;
+    errno = saved;
+}
+
+/* Async-signal-safe: a flag and a write(2). */
+static void on_signal(int sig) {
+    (void)sig;
+    atomic_store(&signal_pending, 1);
+    wake();
+}
+
+/* Called from a counter flush that took the process past the threshold. */
+void hp_trigger_peak(void) {
+    if (wake_fd < 0 || atomic_exchange(&peak_pending, 1)) return;
+    wake();
+}
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void set_peak_threshold(int64_t live) {
+    if (live < PEAK_BASELINE_BYTES) live = PEAK_BASELINE_BYTES;
+    double at = (double)live * hp_cfg.peak_dump;
+    __atomic_store_n(&hp_peak_trigger_at, at > 0x1p62 ? INT64_MAX : (int64_t)at, __ATOMIC_RELAXED);
+}
+
+static void *background(void *arg) {
+    (void)arg;
+    hp_internal_enter(); /* everything this thread allocates is the profiler's */
+    hp_thread_stop_sampling();
+    uint64_t interval_ns = (uint64_t)(hp_cfg.interval * 1e9);
+    uint64_t next_interval = interval_ns ? now_ns() + interval_ns : UINT64_MAX;
+    uint64_t last_peak_dump = 0;
+    for (;;) {
+        uint64_t now = now_ns();
+        int timeout = -1;
+        if (next_interval != UINT64_MAX)
+            timeout = next_interval > now ? (int)((next_interval - now) / 1000000 + 1) : 0;
+        if (atomic_load(&peak_pending) && now < last_peak_dump + PEAK_MIN_GAP_NS) {
+            int gap = (int)((last_peak_dump + PEAK_MIN_GAP_NS - now) / 1000000 + 1);
+            if (timeout < 0 || gap < timeout) timeout = gap;
+        }
+        struct pollfd pfd = {wake_fd, POLLIN, 0};
+        if (poll(&pfd, 1, timeout) > 0) {
+            uint64_t drained;
+            ssize_t ignored = read(wake_fd, &drained, sizeof drained);
+            (void)ignored;
+        }
+        now = now_ns();
+        if (atomic_exchange(&signal_pending, 0)) hp_dump("signal");
+        if (now >= next_interval) {
+            hp_dump("interval");
+            while (next_interval <= now) next_interval += interval_ns;
+        }
+        if (atomic_load(&peak_pending) && now >= last_peak_dump + PEAK_MIN_GAP_NS) {
+            atomic_store(&peak_pending, 0);
+            heapprof_stats_t s;
+            hp_counters_read(&s);
+            if ((int64_t)s.live_bytes >= __atomic_load_n(&hp_peak_trigger_at, __ATOMIC_RELAXED)) {
+                hp_dump("peak");
+                last_peak_dump = now_ns();
+            }
+            set_peak_threshold((int64_t)s.live_bytes);
+        }
+    }
+    return NULL;
+}
+
+static int start_thread(void) {
+    wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd < 0) return -1;
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* The thread must not take signals meant for the program. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&th, &attr, background, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc) {
+        close(wake_fd);
+        wake_fd = -1;
+        return -1;
+    }
+    pthread_setname_np(th, "heapprof");
+    return 0;
+}
+
+void hp_triggers_start(void) {
+    int want = hp_cfg.interval > 0 || hp_cfg.signal || hp_cfg.peak_dump > 0;
+    if (!want) return;
+    if (start_thread()) {
+        hp_info("cannot start the background thread (%s); interval, signal and peak dumps are off",
+                strerror(errno));
+        return;
+    }
+    running = 1;
+    if (hp_cfg.signal) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(hp_cfg.signal, &sa, NULL))
+            hp_info("cannot handle signal %d (%s); signal dumps are off", hp_cfg.signal,
+                    strerror(errno));
+    }
+    if (hp_cfg.peak_dump > 0) {
+        heapprof_stats_t s;
+        hp_counters_read(&s);
+        set_peak_threshold((int64_t)s.live_bytes);
+    }
+}
+
+/* The child has no background thread and shares the parent's eventfd:
+ * give it its own of both. */
+void hp_triggers_after_fork_child(void) {
+    if (!running) return;
+    if (wake_fd >= 0) close(wake_fd);
+    wake_fd = -1;
+    atomic_store(&signal_pending, 0);
+    atomic_store(&peak_pending, 0);
+    if (start_thread()) running = 0;
+}
