@@ -12,7 +12,7 @@ LIB_FLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec \
              -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
 LIB_CFLAGS := $(BASE_CFLAGS) $(LIB_FLAGS)
 LIB_CXXFLAGS := -std=gnu++17 -O2 -g -fno-omit-frame-pointer $(WARN) -MMD -MP $(LIB_FLAGS)
-LIB_LIBS := -lmimalloc -lunwind -lpthread -ldl -lm
+LIB_LIBS := -lmimalloc -lunwind -ldw -lelf -lz -lzstd -lpthread -ldl -lm
 
 LIB_C_SRCS := $(wildcard alloc/*.c heapprof/*.c)
 LIB_CXX_SRCS := $(wildcard alloc/*.cc)

@@ -51,7 +51,10 @@ static void allocated(hp_thread *t, void *p, size_t n, int sample) {
     size_t usable = mi_usable_size(p);
     hp_count_alloc(t, usable);
     if (sample) hp_sampler_on_alloc(t, p, usable, n);
-    else if (t->internal) hp_sampler_on_internal_alloc(p, usable);
+    /* Inside a sample's own slow path (busy > 1): libunwind allocating caches
+     * that may be freed anywhere later. Dumps allocate and free their own
+     * memory within the dump, so they need no tracking. */
+    else if (t->internal && t->busy > 1) hp_sampler_on_internal_alloc(p, usable);
 }
 
 /* Before a possibly tracked block goes away: forget it, and if it was the

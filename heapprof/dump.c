@@ -5,6 +5,7 @@
 #include "internal_alloc.h"
 #include "log.h"
 #include "output.h"
+#include "pprof_writer.h"
 #include "procinfo.h"
 #include "sampler.h"
 #include "stats_writer.h"
@@ -93,6 +94,7 @@ int hp_dump(const char *reason) {
     collect_tag_totals(&d);
 
     int is_exit = strcmp(reason, "exit") == 0, rc = 0;
+    if (hp_cfg.formats & HP_FMT_PPROF) rc |= write_format(&d, "pb.gz", hp_pprof_profile, is_exit);
     if (hp_cfg.formats & HP_FMT_STATS) rc |= write_format(&d, "stats.json", hp_stats_json, is_exit);
     hp_debug("dump %u (%s) written to %s", d.seq, reason, hp_cfg.out);
     hp_profile_snapshot_free(&d.profile);

@@ -18,7 +18,7 @@ typedef struct live_block {
     uintptr_t ptr; /* 0 = empty slot */
     site *site;
     double weight;
-    uint64_t usable;
+    uint64_t usable, requested;
     uint64_t t_alloc_ns;
 } live_block;
 
@@ -117,11 +117,12 @@ static void settle_peak(site *s) {
     if (s->peak_epoch == peak_epoch) return;
     s->v.gpeak_bytes = s->v.inuse_bytes;
     s->v.gpeak_objs = s->v.inuse_objs;
+    s->v.gpeak_req_bytes = s->v.inuse_req_bytes;
     s->peak_epoch = peak_epoch;
 }
 
 int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag, uint32_t labels,
-                   size_t usable, double w, uint64_t now_ns) {
+                   size_t usable, size_t requested, double w, uint64_t now_ns) {
     int rc = -1;
     pthread_mutex_lock(&lock);
     int internal = depth < 0;
@@ -134,7 +135,7 @@ int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag,
     while (live[j].ptr && live[j].ptr != ptr) j = (j + 1) & (live_cap - 1);
     if (live[j].ptr || hp_sampled_pages_mark((void *)ptr)) goto out; /* cannot happen; stay consistent */
     live_count++;
-    live[j] = (live_block){ptr, s, w, usable, now_ns};
+    live[j] = (live_block){ptr, s, w, usable, requested, now_ns};
     if (internal) { /* the profiler's own block: tracked only to recognise its free */
         internal_count++;
         rc = 0;
@@ -154,9 +155,15 @@ int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag,
     s->v.alloc_var_objs += var_objs;
     s->v.samples++;
     s->live_weighted_start += w * (double)now_ns;
+    s->v.alloc_req_bytes += w * (double)requested;
+    s->v.inuse_req_bytes += w * (double)requested;
     if (s->v.inuse_bytes > s->v.peak_bytes) {
         s->v.peak_bytes = s->v.inuse_bytes;
         s->v.peak_objs = s->v.inuse_objs;
+    }
+    if (s->v.inuse_req_bytes > s->v.peak_req_bytes) {
+        s->v.peak_req_bytes = s->v.inuse_req_bytes;
+        s->v.peak_req_objs = s->v.inuse_objs;
     }
     te->inuse_objs += w;
     te->inuse_bytes += bytes;
@@ -215,6 +222,7 @@ int hp_profile_remove(uintptr_t ptr, uint64_t now_ns) {
             settle_peak(s);
             s->v.inuse_objs -= b.weight;
             s->v.inuse_bytes -= bytes;
+            s->v.inuse_req_bytes -= b.weight * (double)b.requested;
             s->v.inuse_var_bytes -= var_bytes;
             s->v.inuse_var_objs -= var_objs;
             s->v.lifetime_ns += b.weight * (double)(now_ns - b.t_alloc_ns);
@@ -261,6 +269,7 @@ int hp_profile_snapshot_take(hp_profile_snapshot *out, uint64_t now_ns) {
         if (s->peak_epoch != peak_epoch) {
             o->v.gpeak_bytes = s->v.inuse_bytes;
             o->v.gpeak_objs = s->v.inuse_objs;
+            o->v.gpeak_req_bytes = s->v.inuse_req_bytes;
         }
     }
     if (tag_cap) memcpy(out->tags, tag_est, tag_cap * sizeof *tag_est);
@@ -291,6 +300,13 @@ int hp_profile_tag_estimate(uint32_t tag, hp_tag_estimate *out) {
     }
     pthread_mutex_unlock(&lock);
     return rc;
+}
+
+uintptr_t *hp_profile_pcs_in_range(uintptr_t lo, uintptr_t hi, size_t *count) {
+    pthread_mutex_lock(&lock);
+    uintptr_t *pcs = hp_stack_pcs_in_range(lo, hi, count);
+    pthread_mutex_unlock(&lock);
+    return pcs;
 }
 
 void hp_profile_lock(void) { pthread_mutex_lock(&lock); }

@@ -18,7 +18,9 @@
 
 #define HP_HIDDEN_API __attribute__((visibility("hidden")))
 
-/* Aggregates of one site; counts and bytes are weighted estimates. */
+/* Aggregates of one site; counts and bytes are weighted estimates. Every
+ * field before `samples` is a double that adds up across sites (site_view.c
+ * relies on that). */
 typedef struct hp_site_values {
     double alloc_objs, alloc_bytes;   /* since start */
     double inuse_objs, inuse_bytes;   /* alive now */
@@ -27,6 +29,8 @@ typedef struct hp_site_values {
     double lifetime_ns;               /* sum of w * lifetime; live blocks count up to now */
     double inuse_var_bytes, inuse_var_objs; /* variance of the inuse estimates */
     double alloc_var_bytes, alloc_var_objs; /* variance of the alloc estimates */
+    /* The same in requested bytes (what the program asked for), as DHAT counts */
+    double alloc_req_bytes, inuse_req_bytes, peak_req_bytes, peak_req_objs, gpeak_req_bytes;
     uint64_t samples;                 /* sampled blocks, unweighted */
 } hp_site_values;
 
@@ -58,7 +62,7 @@ typedef struct hp_profile_snapshot {
 /* Records a sampled block. Returns -1 if out of memory (block then untracked).
  * depth -1 records a block of the profiler's own, with no site. */
 int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag, uint32_t labels,
-                   size_t usable, double weight, uint64_t now_ns) HP_HIDDEN_API;
+                   size_t usable, size_t requested, double weight, uint64_t now_ns) HP_HIDDEN_API;
 
 /* Forgets a block if it is recorded; returns 0 if it was not, 1 for a
  * sampled block, 2 for one of the profiler's own. */
@@ -71,6 +75,9 @@ void hp_profile_snapshot_free(hp_profile_snapshot *s) HP_HIDDEN_API;
 
 /* Current estimates for one tag; returns 0 if the tag has any. */
 int hp_profile_tag_estimate(uint32_t tag, hp_tag_estimate *out) HP_HIDDEN_API;
+
+/* Frames of recorded stacks inside [lo, hi); see hp_stack_pcs_in_range. */
+uintptr_t *hp_profile_pcs_in_range(uintptr_t lo, uintptr_t hi, size_t *count) HP_HIDDEN_API;
 
 /* Fork handling: the lock is taken in prepare and released in both. */
 void hp_profile_lock(void) HP_HIDDEN_API;

@@ -85,12 +85,12 @@ void hp_sampler_on_alloc(hp_thread *t, void *p, size_t usable, size_t requested)
     hp_internal_enter();
     int depth = hp_stack_capture(pcs, hp_cfg.depth);
     hp_internal_leave();
-    hp_profile_add((uintptr_t)p, pcs, depth, t->tag, t->labels, usable,
+    hp_profile_add((uintptr_t)p, pcs, depth, t->tag, t->labels, usable, requested,
                    hp_sampler_weight(requested), hp_uptime_ns());
 }
 
 void hp_sampler_on_internal_alloc(void *p, size_t usable) {
-    hp_profile_add((uintptr_t)p, NULL, -1, 0, 0, usable, 0, 0);
+    hp_profile_add((uintptr_t)p, NULL, -1, 0, 0, usable, usable, 0, 0);
 }
 
 enum hp_block_kind hp_sampler_on_free(hp_thread *t, void *p) {

@@ -172,3 +172,27 @@ hp_stack *hp_stack_intern(const uintptr_t *pcs, int depth) {
 }
 
 uint32_t hp_stack_count(void) { return count; }
+
+uintptr_t *hp_stack_pcs_in_range(uintptr_t lo, uintptr_t hi, size_t *count) {
+    size_t n = 0, cap = 0;
+    uintptr_t *out = NULL;
+    for (uint32_t i = 0; i < capacity; i++) {
+        const hp_stack *s = table[i];
+        if (!s) continue;
+        for (uint32_t f = 0; f < s->depth; f++) {
+            if (s->pcs[f] < lo || s->pcs[f] >= hi) continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 256;
+                uintptr_t *t = hp_realloc(out, cap * sizeof *t);
+                if (!t) {
+                    *count = n;
+                    return out;
+                }
+                out = t;
+            }
+            out[n++] = s->pcs[f];
+        }
+    }
+    *count = n;
+    return out;
+}

@@ -4,6 +4,7 @@
 #ifndef HP_STACKS_H
 #define HP_STACKS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define HP_MAX_DEPTH 256
@@ -34,5 +35,10 @@ hp_stack *hp_stack_intern(const uintptr_t *pcs, int depth) __attribute__((visibi
 
 /* Number of distinct stacks. Caller holds the profile lock. */
 uint32_t hp_stack_count(void) __attribute__((visibility("hidden")));
+
+/* The frames of all interned stacks that lie in [lo, hi) (with repeats), in
+ * an hp_malloc'd array. Caller holds the profile lock. */
+uintptr_t *hp_stack_pcs_in_range(uintptr_t lo, uintptr_t hi, size_t *count)
+    __attribute__((visibility("hidden")));
 
 #endif

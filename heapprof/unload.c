@@ -1,0 +1,15 @@
+/* dlclose, interposed: a library's code addresses are resolved to names
+ * before it is unloaded, so stacks through it stay readable in profiles. */
+#define _GNU_SOURCE
+#include "../alloc/thread_state.h"
+#include "sampler.h"
+#include "symbolize.h"
+
+#include <dlfcn.h>
+
+HP_EXPORT int dlclose(void *handle) {
+    static int (*real_dlclose)(void *);
+    if (!real_dlclose) real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+    if (hp_sampler_rate() > 0) hp_symbolize_before_unload(handle);
+    return real_dlclose ? real_dlclose(handle) : -1;
+}
