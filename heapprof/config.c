@@ -118,6 +118,7 @@ static int parse_formats(const char *s, unsigned *out) {
         size_t n = strcspn(p, ", ");
         if (n == 5 && !strncasecmp(p, "pprof", n)) bits |= HP_FMT_PPROF;
         else if (n == 4 && !strncasecmp(p, "dhat", n)) bits |= HP_FMT_DHAT;
+        else if (n == 8 && !strncasecmp(p, "dhat.zst", n)) bits |= HP_FMT_DHAT_ZST;
         else if (n == 5 && !strncasecmp(p, "stats", n)) bits |= HP_FMT_STATS;
         else if (n == 4 && !strncasecmp(p, "prom", n)) bits |= HP_FMT_PROM;
         else if (n != 0) return -1;
@@ -163,7 +164,7 @@ int hp_config_set(const char *key, const char *value, const char *origin) {
     } else if (!strcmp(key, "format")) {
         snprintf(fallback, sizeof fallback, "the previous list");
         if (parse_formats(value, &hp_cfg.formats))
-            BAD("give a comma list of pprof, dhat, stats, prom");
+            BAD("give a comma list of pprof, dhat, dhat.zst, stats, prom");
     } else if (!strcmp(key, "interval")) {
         snprintf(fallback, sizeof fallback, "%g", hp_cfg.interval);
         if (parse_number(value, &hp_cfg.interval)) BAD("give seconds, e.g. 30; 0 = off");

@@ -13,6 +13,7 @@ enum hp_format {
     HP_FMT_DHAT = 1 << 1,
     HP_FMT_STATS = 1 << 2,
     HP_FMT_PROM = 1 << 3,
+    HP_FMT_DHAT_ZST = 1 << 4,
 };
 
 typedef struct hp_config {

@@ -5,7 +5,9 @@
 #include "internal_alloc.h"
 #include "log.h"
 #include "output.h"
+#include "dhat_writer.h"
 #include "pprof_writer.h"
+#include "prom_writer.h"
 #include "procinfo.h"
 #include "sampler.h"
 #include "stats_writer.h"
@@ -95,7 +97,11 @@ int hp_dump(const char *reason) {
 
     int is_exit = strcmp(reason, "exit") == 0, rc = 0;
     if (hp_cfg.formats & HP_FMT_PPROF) rc |= write_format(&d, "pb.gz", hp_pprof_profile, is_exit);
+    if (hp_cfg.formats & HP_FMT_DHAT) rc |= write_format(&d, "dhat.json", hp_dhat_json, is_exit);
+    if (hp_cfg.formats & HP_FMT_DHAT_ZST)
+        rc |= write_format(&d, "dhat.json.zst", hp_dhat_json_zst, is_exit);
     if (hp_cfg.formats & HP_FMT_STATS) rc |= write_format(&d, "stats.json", hp_stats_json, is_exit);
+    if (hp_cfg.formats & HP_FMT_PROM) rc |= write_format(&d, "prom", hp_prom_text, is_exit);
     hp_debug("dump %u (%s) written to %s", d.seq, reason, hp_cfg.out);
     hp_profile_snapshot_free(&d.profile);
     hp_free(d.tag_alloc_bytes);

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "pprof_writer.h"
+#include "id_map.h"
 #include "protobuf.h"
 #include "site_view.h"
 #include "symbolize.h"
@@ -27,60 +28,12 @@
 enum { P_SAMPLE_TYPE = 1, P_SAMPLE, P_MAPPING, P_LOCATION, P_FUNCTION, P_STRING_TABLE,
        P_TIME_NANOS = 9, P_DURATION_NANOS, P_PERIOD_TYPE, P_PERIOD, P_COMMENT };
 
-/* Open-addressing map from a 64-bit key to a dense id (1..n). */
-typedef struct id_map {
-    uint64_t *keys;
-    uint32_t *ids;
-    uint32_t cap, n;
-    int failed;
-} id_map;
-
-static uint32_t map_get(id_map *m, uint64_t key, int *added) {
-    *added = 0;
-    if ((m->n + 1) * 2 > m->cap) {
-        uint32_t cap = m->cap ? m->cap * 2 : 1024;
-        uint64_t *keys = hp_calloc(cap, sizeof *keys);
-        uint32_t *ids = hp_calloc(cap, sizeof *ids);
-        if (!keys || !ids) {
-            hp_free(keys);
-            hp_free(ids);
-            m->failed = 1;
-            return 0;
-        }
-        for (uint32_t i = 0; i < m->cap; i++) {
-            if (!m->ids[i]) continue;
-            uint32_t j = (uint32_t)XXH3_64bits(&m->keys[i], 8) & (cap - 1);
-            while (ids[j]) j = (j + 1) & (cap - 1);
-            keys[j] = m->keys[i];
-            ids[j] = m->ids[i];
-        }
-        hp_free(m->keys);
-        hp_free(m->ids);
-        m->keys = keys;
-        m->ids = ids;
-        m->cap = cap;
-    }
-    uint32_t j = (uint32_t)XXH3_64bits(&key, 8) & (m->cap - 1);
-    while (m->ids[j] && m->keys[j] != key) j = (j + 1) & (m->cap - 1);
-    if (!m->ids[j]) {
-        m->keys[j] = key;
-        m->ids[j] = ++m->n;
-        *added = 1;
-    }
-    return m->ids[j];
-}
-
-static void map_free(id_map *m) {
-    hp_free(m->keys);
-    hp_free(m->ids);
-}
-
 typedef struct writer {
     hp_buf out;         /* the Profile message being built */
     hp_buf strings;     /* string_table fields, in index order */
-    id_map string_ids;  /* content hash -> index + 1 */
-    id_map location_ids; /* pc -> id */
-    id_map function_ids; /* (name, system name, file) pointers -> id */
+    hp_id_map string_ids;  /* content hash -> index + 1 */
+    hp_id_map location_ids; /* pc -> id */
+    hp_id_map function_ids; /* (name, system name, file) pointers -> id */
     uint8_t *module_done; /* mapping emitted, by module index */
     uint32_t module_cap;
     hp_buf msg, sub;    /* scratch for nested messages */
@@ -90,7 +43,7 @@ static uint64_t str_index(writer *w, const char *s) {
     if (!s || !*s) return 0;
     size_t n = strlen(s);
     int added;
-    uint32_t id = map_get(&w->string_ids, XXH3_64bits(s, n), &added);
+    uint32_t id = hp_id_map_get(&w->string_ids, XXH3_64bits(s, n), &added);
     if (added) hp_pb_bytes(&w->strings, P_STRING_TABLE, s, n);
     return id; /* index 0 is "" */
 }
@@ -133,7 +86,7 @@ static void emit_mapping(writer *w, const hp_module *mod) {
 static uint64_t function_id(writer *w, const hp_frame *f) {
     uint64_t key = XXH3_64bits(f, sizeof(const char *) * 3); /* the interned pointers */
     int added;
-    uint32_t id = map_get(&w->function_ids, key, &added);
+    uint32_t id = hp_id_map_get(&w->function_ids, key, &added);
     if (added) {
         hp_buf *m = &w->msg;
         m->len = 0;
@@ -150,7 +103,7 @@ static uint64_t function_id(writer *w, const hp_frame *f) {
 static uint64_t location_id(writer *w, uintptr_t pc, const char *name) {
     int added;
     uint64_t key = pc ? pc : XXH3_64bits(name, strlen(name)) | 1ull << 63;
-    uint32_t id = map_get(&w->location_ids, key, &added);
+    uint32_t id = hp_id_map_get(&w->location_ids, key, &added);
     if (!added) return id;
     union {
         hp_location loc;
@@ -287,8 +240,8 @@ void hp_pprof_profile(hp_buf *result, const hp_dump_info *d) {
     hp_buf_free(&w.strings);
     hp_buf_free(&w.msg);
     hp_buf_free(&w.sub);
-    map_free(&w.string_ids);
-    map_free(&w.location_ids);
-    map_free(&w.function_ids);
+    hp_id_map_free(&w.string_ids);
+    hp_id_map_free(&w.location_ids);
+    hp_id_map_free(&w.function_ids);
     hp_free(w.module_done);
 }

@@ -1,0 +1,169 @@
+/*
+ * DHAT JSON ("dhatFileVersion": 2) in the shape dhat-rs writes (FORMATS.md
+ * §A): times in µs, block lifetimes on, no access counts. Each site is a
+ * program point; values are the site's unbiased estimates in *requested*
+ * bytes (what DHAT counts), rounded. mb/mbk is each point's own peak, gb/gbk
+ * its share at the global peak, eb/ebk what is alive at the dump. The
+ * viewer rejects two points with the same frames, so sites that differ only
+ * by user labels are merged, and the tag is the outermost frame
+ * "[tag: NAME]" whenever the profile has more than one tag.
+ */
+#define _GNU_SOURCE
+#include "dhat_writer.h"
+#include "id_map.h"
+#include "json_out.h"
+#include "site_view.h"
+#include "symbolize.h"
+#include "tags.h"
+#include "version.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <zstd.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+typedef struct program_point {
+    const hp_stack *stack;
+    uint32_t tag;
+    const char *folded_name; /* for the "[other]" point */
+    hp_site_values v;
+} program_point;
+
+typedef struct frames {
+    hp_buf table;   /* the ftbl array's JSON text, "[root]" first */
+    hp_id_map ids;  /* string hash -> index */
+} frames;
+
+static uint32_t frame_index(frames *f, const char *text) {
+    int added;
+    uint32_t id = hp_id_map_get(&f->ids, XXH3_64bits(text, strlen(text)), &added);
+    if (added) {
+        hp_buf_append(&f->table, ",\n  ", 4);
+        hp_json_string(&f->table, text);
+    }
+    return id; /* "[root]" is index 0, so the first real frame is 1 */
+}
+
+/* Valgrind's frame text: "0xADDR: fn (file:line)" or "0xADDR: fn (in obj)". */
+static void frame_text(char *out, size_t cap, uintptr_t addr, const hp_frame *fr,
+                       const hp_module *mod) {
+    const char *fn = fr->function && strcmp(fr->function, "??") ? fr->function : "???";
+    if (fr->file && fr->line)
+        snprintf(out, cap, "0x%" PRIXPTR ": %s (%s:%d)", addr, fn, fr->file, fr->line);
+    else if (mod)
+        snprintf(out, cap, "0x%" PRIXPTR ": %s (in %s)", addr, fn, mod->path);
+    else
+        snprintf(out, cap, "0x%" PRIXPTR ": %s", addr, fn);
+}
+
+static void merge_into(hp_site_values *to, const hp_site_values *v) {
+    double *dst = (double *)to;
+    const double *src = (const double *)v;
+    for (size_t i = 0; i < offsetof(hp_site_values, samples) / sizeof(double); i++) dst[i] += src[i];
+    to->samples += v->samples;
+}
+
+static long long r(double v) { return v > 0 ? llround(v) : 0; }
+
+static void write_point(hp_buf *b, frames *f, const program_point *pp, int show_tag, int first) {
+    hp_buf_printf(b, "%s\n  {\"tb\": %lld, \"tbk\": %lld, \"tl\": %lld, \"mb\": %lld, \"mbk\": %lld, "
+                     "\"gb\": %lld, \"gbk\": %lld, \"eb\": %lld, \"ebk\": %lld, \"fs\": [",
+                  first ? "" : ",", r(pp->v.alloc_req_bytes), r(pp->v.alloc_objs),
+                  r(pp->v.lifetime_ns / 1000), r(pp->v.peak_req_bytes), r(pp->v.peak_req_objs),
+                  r(pp->v.gpeak_req_bytes), r(pp->v.gpeak_objs), r(pp->v.inuse_req_bytes),
+                  r(pp->v.inuse_objs));
+    char text[1024];
+    int n = 0;
+    if (pp->folded_name) {
+        hp_buf_printf(b, "%u", frame_index(f, pp->folded_name));
+        n++;
+    }
+    for (uint32_t i = 0; pp->stack && i < pp->stack->depth; i++) {
+        const hp_location *loc = hp_symbolize(pp->stack->pcs[i]);
+        for (uint32_t k = 0; k < loc->nframes; k++) {
+            frame_text(text, sizeof text, pp->stack->pcs[i] - 1, &loc->frames[k], loc->module);
+            hp_buf_printf(b, "%s%u", n++ ? ", " : "", frame_index(f, text));
+        }
+    }
+    if (show_tag && pp->tag) {
+        snprintf(text, sizeof text, "[tag: %s]", hp_tag_name(pp->tag));
+        hp_buf_printf(b, "%s%u", n++ ? ", " : "", frame_index(f, text));
+    }
+    hp_buf_printf(b, "]}");
+}
+
+void hp_dhat_json(hp_buf *b, const hp_dump_info *d) {
+    hp_site_view view;
+    if (hp_site_view_make(&view, &d->profile, HP_MAX_SITES_PER_FILE)) {
+        b->failed = 1;
+        return;
+    }
+    /* One point per (stack, tag): label sets merge. */
+    program_point *pps = hp_calloc(view.n + 1, sizeof *pps);
+    hp_id_map point_ids = {0};
+    size_t npps = 0;
+    int many_tags = 0;
+    for (size_t i = 0; pps && i < view.n; i++) {
+        const hp_site_snapshot *s = view.sites[i];
+        if (s->tag != view.sites[0]->tag) many_tags = 1;
+        int added;
+        uint64_t key = XXH3_64bits(&s->stack, sizeof s->stack) ^ ((uint64_t)s->tag * 0x9e3779b97f4a7c15ULL);
+        uint32_t id = hp_id_map_get(&point_ids, key, &added);
+        if (!id) break;
+        if (added) {
+            pps[npps].stack = s->stack;
+            pps[npps].tag = s->tag;
+            npps++;
+        }
+        merge_into(&pps[id - 1].v, &s->v);
+    }
+    char folded_name[64];
+    if (pps && view.nfolded) {
+        snprintf(folded_name, sizeof folded_name, "[other: %zu smaller sites]", view.nfolded);
+        pps[npps].folded_name = folded_name;
+        pps[npps].v = view.folded;
+        npps++;
+    }
+
+    hp_buf_printf(b, "{\"dhatFileVersion\": 2,\n\"mode\": ");
+    char mode[96];
+    if (d->rate == 1) snprintf(mode, sizeof mode, "heapprof (every allocation)");
+    else snprintf(mode, sizeof mode, "heapprof (sampled every %lld bytes on average)", (long long)d->rate);
+    hp_json_string(b, mode);
+    hp_buf_printf(b, ",\n\"verb\": \"Allocated\",\n\"bklt\": true,\n\"bkacc\": false,\n"
+                     "\"tu\": \"\xC2\xB5s\",\n\"Mtu\": \"s\",\n\"tuth\": 10,\n\"cmd\": ");
+    hp_json_string(b, d->cmdline);
+    hp_buf_printf(b, ",\n\"pid\": %d,\n\"te\": %" PRIu64 ",\n\"tg\": %" PRIu64 ",\n"
+                     "\"sampleRate\": %lld,\n\"heapprofVersion\": \"%s\",\n\"pps\": [",
+                  d->pid, d->uptime_ns / 1000, d->profile.peak_uptime_ns / 1000, (long long)d->rate,
+                  HEAPPROF_VERSION);
+    frames f = {0};
+    hp_buf_append(&f.table, "[\n  \"[root]\"", 12);
+    hp_symbolize_begin();
+    for (size_t i = 0; pps && i < npps; i++) write_point(b, &f, &pps[i], many_tags, i == 0);
+    hp_symbolize_end();
+    hp_buf_printf(b, "\n],\n\"ftbl\": ");
+    hp_buf_append(b, f.table.data, f.table.len);
+    hp_buf_printf(b, "\n]\n}\n");
+    if (!pps || f.table.failed || f.ids.failed || point_ids.failed) b->failed = 1;
+    hp_buf_free(&f.table);
+    hp_id_map_free(&f.ids);
+    hp_id_map_free(&point_ids);
+    hp_free(pps);
+    hp_site_view_free(&view);
+}
+
+void hp_dhat_json_zst(hp_buf *out, const hp_dump_info *d) {
+    hp_buf plain = {0};
+    hp_dhat_json(&plain, d);
+    size_t bound = ZSTD_compressBound(plain.len);
+    char *dst = plain.failed ? NULL : hp_malloc(bound);
+    size_t n = dst ? ZSTD_compress(dst, bound, plain.data, plain.len, 3) : 0;
+    if (!dst || ZSTD_isError(n)) out->failed = 1;
+    else hp_buf_append(out, dst, n);
+    hp_free(dst);
+    hp_buf_free(&plain);
+}
