@@ -22,12 +22,19 @@ missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
 if [[ ${#missing[@]} -eq 0 ]]; then
     echo "deps: all ${#pkgs[@]} packages present"
-    exit 0
+else
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    echo "deps: installed ${missing[*]}"
 fi
-SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "deps: installed ${missing[*]}"
+
+# Third-party readers the tests validate profiles with (jsdom for Valgrind's
+# DHAT viewer, pprof-format), pinned by tests/node/package-lock.json.
+if [[ -f $root/tests/node/package-lock.json && ! -d $root/tests/node/node_modules ]]; then
+    (cd "$root/tests/node" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "deps: installed tests/node modules"
+fi
