@@ -19,8 +19,10 @@ LIB_CXX_SRCS := $(wildcard alloc/*.cc)
 LIB_OBJS := $(LIB_C_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRCS:%.cc=$(BUILD)/obj/%.o)
 
 CLI_SRCS := $(wildcard tools/*.c)
-CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
-CLI_LIBS := -lcjson -lm
+# Code the CLI shares with the runtime: buffers, the protobuf encoder, JSON text.
+CLI_SHARED := heapprof/buf.c heapprof/protobuf.c heapprof/json_out.c heapprof/id_map.c
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(CLI_SHARED:heapprof/%.c=$(BUILD)/obj/cli-shared/%.o)
+CLI_LIBS := -lcjson -lz -lzstd -lm
 
 LIB := $(BUILD)/libheapprof.so
 CLI := $(BUILD)/heapprof
@@ -40,6 +42,9 @@ $(BUILD)/obj/heapprof/%.o: heapprof/%.c
 $(BUILD)/obj/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -Iinclude -c $< -o $@
+$(BUILD)/obj/cli-shared/%.o: heapprof/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(CXX) -shared -o $@ $^ $(LIB_LIBS) -Wl,-z,nodelete -Wl,-z,now -Wl,--no-undefined \

@@ -2,6 +2,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
 
 const char *fmt_bytes(char *buf, size_t cap, double bytes) {
     static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -36,4 +38,23 @@ void cli_error(const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+}
+
+int parse_size(const char *s, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0) return -1;
+    while (*end == ' ') end++;
+    static const struct {
+        const char *suffix;
+        double scale;
+    } units[] = {{"", 1},          {"B", 1},          {"K", 1024},       {"KB", 1024},
+                 {"KiB", 1024},    {"M", 1048576},    {"MB", 1048576},   {"MiB", 1048576},
+                 {"G", 1073741824}, {"GB", 1073741824}, {"GiB", 1073741824}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcasecmp(end, units[i].suffix)) {
+            *out = v * units[i].scale;
+            return 0;
+        }
+    return -1;
 }

@@ -12,6 +12,11 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"run", cmd_run, "run a program with the profiler preloaded and summarise its heap"},
+    {"top", cmd_top, "functions ranked by allocated or live memory"},
+    {"leaks", cmd_leaks, "what was still allocated, by site; exit 1 if over a threshold"},
+    {"tags", cmd_tags, "memory per attribution tag"},
+    {"diff", cmd_diff, "what grew or shrank between two profiles (e.g. two builds)"},
+    {"convert", cmd_convert, "convert between pprof, DHAT and collapsed stacks"},
 };
 
 static void usage(FILE *out) {
