@@ -131,6 +131,16 @@ profile *read_dhat(const char *text, const char *path) {
             if (!ft || !cJSON_IsString(ft) || !s->frames) continue;
             if (parse_frame(ft->valuestring, &s->frames[s->nframes], &s->tag)) s->nframes++;
         }
+        /* Valgrind's own allocator replacement is not the program's code: drop
+         * the leading frames in its preload object, as DHAT's viewer would. */
+        size_t skip = 0;
+        while (skip < s->nframes && s->frames[skip].module &&
+               strstr(s->frames[skip].module, "vgpreload_"))
+            skip++;
+        if (skip) {
+            memmove(s->frames, s->frames + skip, (s->nframes - skip) * sizeof *s->frames);
+            s->nframes -= skip;
+        }
     }
     cJSON_Delete(doc);
     return p;
