@@ -50,7 +50,10 @@ static uint32_t frame_index(frames *f, const char *text) {
 /* Valgrind's frame text: "0xADDR: fn (file:line)" or "0xADDR: fn (in obj)". */
 static void frame_text(char *out, size_t cap, uintptr_t addr, const hp_frame *fr,
                        const hp_module *mod) {
-    const char *fn = fr->function && strcmp(fr->function, "??") ? fr->function : "???";
+    /* unknown, or only the file's name in brackets: Valgrind writes "???" */
+    const char *fn = fr->function && strcmp(fr->function, "??") && fr->function[0] != '['
+                         ? fr->function
+                         : "???";
     if (fr->file && fr->line)
         snprintf(out, cap, "0x%" PRIXPTR ": %s (%s:%d)", addr, fn, fr->file, fr->line);
     else if (mod)

@@ -254,7 +254,14 @@ static hp_location *resolve(uintptr_t pc) {
             GElf_Sym sym;
             const char *name = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
             const char *shown = pretty(name);
-            frames[n++] = (hp_frame){shown ? shown : "??", name ? intern(name) : "??", file, line};
+            if (!shown && module) { /* stripped: name the file, as pprof shows such code */
+                char text[300];
+                const char *slash = strrchr(module->path, '/');
+                snprintf(text, sizeof text, "[%s]", slash ? slash + 1 : module->path);
+                shown = intern(text);
+            }
+            frames[n++] = (hp_frame){shown ? shown : "??", name ? intern(name) : shown ? shown : "??",
+                                     file, line};
         }
     } else {
         frames[n++] = (hp_frame){"??", "??", NULL, 0};

@@ -21,7 +21,8 @@ typedef struct hp_module {
 } hp_module;
 
 typedef struct hp_frame {
-    const char *function;    /* demangled; "??" when unknown */
+    const char *function;    /* demangled; "[file]" when only the object file is known
+                              * (stripped code), "??" when nothing is */
     const char *system_name; /* linkage name, or the same as function */
     const char *file;        /* source file, NULL when unknown */
     int line;                /* 0 when unknown */

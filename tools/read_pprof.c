@@ -231,6 +231,7 @@ profile *read_pprof(const uint8_t *data, size_t len, const char *path) {
     pb_reader pr = {data, data + len, 0};
     pb_field f;
     uint64_t default_type = 0;
+    u64s comments = {0};
     while (pb_next(&pr, &f)) {
         switch (f.number) {
         case 1: push(&r.sample_types, f.data, f.len); break;
@@ -242,6 +243,7 @@ profile *read_pprof(const uint8_t *data, size_t len, const char *path) {
         case 9: p->time_nanos = (int64_t)f.value; break;
         case 10: p->duration_nanos = (int64_t)f.value; break;
         case 12: p->period = (int64_t)f.value; break;
+        case 13: pb_each_int(&f, collect, &comments); break;
         case 14: default_type = f.value; break;
         }
     }
@@ -263,8 +265,12 @@ profile *read_pprof(const uint8_t *data, size_t len, const char *path) {
         if (!r.str || decode_tables(&r)) error = "out of memory";
         for (size_t i = 0; !error && i < r.samples.n; i++)
             if (decode_sample(&r, p, r.samples.v[i])) error = "out of memory";
-        for (size_t i = 0; !error && i < r.strings.n && i < 64; i++)
-            if (strstr(r.str[i], "heapprof ") == r.str[i]) p->source = "heapprof pprof";
+        for (size_t i = 0; !error && i < comments.n; i++) {
+            const char *c = str_at(&r, comments.v[i]);
+            if (!c) continue;
+            if (!p->comment) p->comment = c;
+            if (!strncmp(c, "heapprof ", 9)) p->source = "heapprof pprof";
+        }
     }
     for (size_t i = 1; r.loc_info && i <= r.locations.n; i++) free(r.loc_info[i].frames);
     free(r.loc_info);
@@ -272,6 +278,7 @@ profile *read_pprof(const uint8_t *data, size_t len, const char *path) {
     free(r.locations.v);
     free(r.mapping_files);
     free(r.str);
+    free(comments.v);
     free(r.strings.v);
     free(r.sample_types.v);
     free(r.samples.v);
