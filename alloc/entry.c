@@ -165,3 +165,47 @@ HP_EXPORT void *__libc_realloc(void *p, size_t size) __attribute__((alias("reall
 HP_EXPORT void *__libc_memalign(size_t alignment, size_t size) __attribute__((alias("memalign")));
 HP_EXPORT void *__libc_valloc(size_t size) __attribute__((alias("valloc")));
 HP_EXPORT void *__libc_pvalloc(size_t size) __attribute__((alias("pvalloc")));
+
+/* Names libmimalloc.so also exports (BSD, macOS and Windows spellings).
+ * mimalloc is loaded into every profiled process, so a program that calls
+ * one of them would reach mimalloc behind our back; they are interposed too. */
+HP_EXPORT int __posix_memalign(void **out, size_t alignment, size_t size) {
+    return posix_memalign(out, alignment, size);
+}
+
+HP_EXPORT void *_aligned_malloc(size_t size, size_t alignment) {
+    return aligned_alloc(alignment, size);
+}
+
+HP_EXPORT void vfree(void *p) { release(p); }
+
+HP_EXPORT void *reallocf(void *p, size_t size) {
+    void *q = realloc(p, size);
+    if (!q && size) release(p); /* BSD: the old block is freed on failure */
+    return q;
+}
+
+HP_EXPORT int reallocarr(void *ptr_to_ptr, size_t n, size_t size) {
+    void **slot = ptr_to_ptr;
+    size_t total;
+    int saved = errno;
+    if (__builtin_mul_overflow(n, size, &total)) return EOVERFLOW;
+    if (total == 0) { /* NetBSD: frees and stores NULL */
+        release(*slot);
+        *slot = NULL;
+        return 0;
+    }
+    void *q = realloc(*slot, total);
+    if (!q) {
+        int err = errno;
+        errno = saved;
+        return err;
+    }
+    *slot = q;
+    errno = saved;
+    return 0;
+}
+
+HP_EXPORT size_t malloc_size(const void *p) { return p ? mi_usable_size(p) : 0; }
+HP_EXPORT size_t malloc_good_size(size_t size) { return mi_good_size(size); }
+
