@@ -40,7 +40,16 @@ static void atomic_max(_Atomic int64_t *slot, int64_t v) {
 /* Thresholds for the next batch. An active thread goes slow after
  * HP_FLUSH_BYTES requested or freed, or at its next sample point, whichever
  * comes first; in any other mode every call goes slow. */
+void hp_consume_countdown(hp_thread *t) {
+    t->sample_left -= t->period - t->countdown;
+    t->period = t->countdown;
+}
+
 void hp_arm(hp_thread *t) {
+    /* Requests since the last arm count toward the next sample point: a
+     * re-arm must not push the point back (heapprof_stats() and tag
+     * switches re-arm at any time). */
+    hp_consume_countdown(t);
     if (t->mode == HP_THREAD_ACTIVE && !t->internal && !t->busy) {
         int64_t next = t->sample_left < HP_FLUSH_BYTES ? t->sample_left : HP_FLUSH_BYTES;
         t->period = t->countdown = next < 0 ? 0 : next;

@@ -28,6 +28,9 @@ void hp_profiler_bytes_add(int64_t delta) HP_HIDDEN;
 
 /* Moves the thread's pending deltas into the totals (counters.c). */
 void hp_flush(hp_thread *t) HP_HIDDEN;
+/* Subtracts the requests made since the last arm from the distance to the
+ * next sample point (counters.c). */
+void hp_consume_countdown(hp_thread *t) HP_HIDDEN;
 /* Sets the thread's thresholds for its current mode (counters.c). */
 void hp_arm(hp_thread *t) HP_HIDDEN;
 /* Registers a new thread (counters.c). */

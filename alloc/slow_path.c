@@ -28,8 +28,9 @@ static int enter_and_decide(hp_thread *t, size_t n) {
     if (t->sampler_gen != hp_sampler_generation) {
         t->sampler_gen = hp_sampler_generation;
         t->sample_left = hp_sampler_next_distance(t);
+        t->period = t->countdown;
     } else {
-        t->sample_left -= t->period - t->countdown; /* requests since the last arm */
+        hp_consume_countdown(t);
     }
     if ((uint64_t)t->sample_left > n) {
         t->sample_left -= (int64_t)n;
