@@ -148,7 +148,7 @@ void hp_alloc_init(void) { pthread_once(&init_once, init_once_body); }
 void hp_register_thread(hp_thread *t) {
     hp_alloc_init();
     t->mode = HP_THREAD_ACTIVE;
-    t->tag = hp_tag_initial();
+    if (!t->tag) t->tag = hp_tag_initial(); /* unless a tag was pushed before its first malloc */
     atomic_fetch_add_explicit(&g.threads_seen, 1, memory_order_relaxed);
     registry_add(t);
     pthread_setspecific(exit_key, t);
