@@ -52,6 +52,9 @@ void hp_arm(hp_thread *t) {
     hp_consume_countdown(t);
     if (t->mode == HP_THREAD_ACTIVE && !t->internal && !t->busy) {
         int64_t next = t->sample_left < HP_FLUSH_BYTES ? t->sample_left : HP_FLUSH_BYTES;
+        /* The sampler was (re)configured since this thread drew its distance:
+         * go slow at once to draw again. */
+        if (t->sampler_gen != hp_sampler_generation) next = 0;
         t->period = t->countdown = next < 0 ? 0 : next;
         t->live_floor = -HP_FLUSH_BYTES;
     } else {
