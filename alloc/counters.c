@@ -68,22 +68,28 @@ void hp_arm(hp_thread *t) {
  * exact for one thread, short by at most the other threads' unflushed
  * deltas (each < HP_FLUSH_BYTES + one block) when several allocate at once. */
 void hp_flush(hp_thread *t) {
+    /* Take the deltas out of the thread first: a reader adding up registered
+     * threads may then briefly miss them, but never counts them twice. */
+    int64_t live = t->live, live_max = t->live_max, objs = t->live_objs, objs_max = t->live_objs_max;
+    uint64_t alloc_bytes = t->alloc_bytes, alloc_objs = t->alloc_objs;
+    __atomic_store_n(&t->live, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->live_objs, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->alloc_bytes, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->alloc_objs, 0, __ATOMIC_RELAXED);
+    t->live_max = t->live_objs_max = 0;
     if (t->internal) {
-        atomic_fetch_add_explicit(&g.profiler_bytes, t->live, memory_order_relaxed);
-    } else {
-        int64_t before = atomic_fetch_add_explicit(&g.live, t->live, memory_order_relaxed);
-        int64_t before_objs =
-            atomic_fetch_add_explicit(&g.live_objs, t->live_objs, memory_order_relaxed);
-        atomic_max(&g.peak, before + t->live_max);
-        if (HP_UNLIKELY(before + t->live_max > __atomic_load_n(&hp_peak_trigger_at, __ATOMIC_RELAXED)))
-            hp_trigger_peak();
-        atomic_max(&g.peak_objs, before_objs + t->live_objs_max);
-        atomic_fetch_add_explicit(&g.alloc_bytes, t->alloc_bytes, memory_order_relaxed);
-        atomic_fetch_add_explicit(&g.alloc_objs, t->alloc_objs, memory_order_relaxed);
-        if (t->alloc_objs) hp_tag_account(t->tag, t->alloc_bytes, t->alloc_objs);
+        atomic_fetch_add_explicit(&g.profiler_bytes, live, memory_order_relaxed);
+        return;
     }
-    t->live = t->live_max = t->live_objs = t->live_objs_max = 0;
-    t->alloc_objs = t->alloc_bytes = 0;
+    int64_t before = atomic_fetch_add_explicit(&g.live, live, memory_order_relaxed);
+    int64_t before_objs = atomic_fetch_add_explicit(&g.live_objs, objs, memory_order_relaxed);
+    atomic_max(&g.peak, before + live_max);
+    atomic_max(&g.peak_objs, before_objs + objs_max);
+    atomic_fetch_add_explicit(&g.alloc_bytes, alloc_bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&g.alloc_objs, alloc_objs, memory_order_relaxed);
+    if (alloc_objs) hp_tag_account(t->tag, alloc_bytes, alloc_objs);
+    if (HP_UNLIKELY(before + live_max > __atomic_load_n(&hp_peak_trigger_at, __ATOMIC_RELAXED)))
+        hp_trigger_peak();
 }
 
 static void registry_add(hp_thread *t) {

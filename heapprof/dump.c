@@ -21,6 +21,7 @@
 
 static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned next_seq;
+static int shutting_down; /* guarded by dump_lock */
 static uint64_t start_ns;
 static __thread int dumping_here __attribute__((tls_model("initial-exec")));
 
@@ -80,6 +81,15 @@ int hp_dump(const char *reason) {
     dumping_here = 1;
     hp_internal_enter();
     pthread_mutex_lock(&dump_lock);
+    /* After the exit dump, the process is ending: a dump started now (by the
+     * background thread) could be cut off half-written. */
+    if (shutting_down) {
+        pthread_mutex_unlock(&dump_lock);
+        hp_internal_leave();
+        dumping_here = 0;
+        return -1;
+    }
+    if (!strcmp(reason, "exit")) shutting_down = 1;
 
     static hp_dump_info d; /* guarded by dump_lock; too large for small thread stacks */
     memset(&d, 0, sizeof d);
@@ -118,5 +128,6 @@ void hp_dump_unlock(void) { pthread_mutex_unlock(&dump_lock); }
 
 void hp_dump_after_fork_child(void) {
     pthread_mutex_init(&dump_lock, NULL);
+    shutting_down = 0;
     next_seq = 0;
 }
