@@ -32,6 +32,13 @@ else
     echo "deps: installed ${missing[*]}"
 fi
 
+# Node.js: this machine image ships its own node and npm (not Debian's
+# packages, which would conflict with them); install Debian's only if absent.
+if ! command -v npm >/dev/null 2>&1; then
+    $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    echo "deps: installed nodejs npm"
+fi
+
 # Third-party readers the tests validate profiles with (jsdom for Valgrind's
 # DHAT viewer, pprof-format), pinned by tests/node/package-lock.json.
 if [[ -f $root/tests/node/package-lock.json && ! -d $root/tests/node/node_modules ]]; then
