@@ -15,7 +15,7 @@ source "$(dirname "$0")/lib/common.bash"
 prog=$(hp_program config_probe)
 
 "$PY" - "$HP_LIB" "$prog" "$HP_TMP" <<'PY'
-import concurrent.futures, glob, json, os, shutil, subprocess, sys, threading
+import concurrent.futures, glob, json, os, re, shutil, subprocess, sys, threading
 
 lib, prog, tmp = sys.argv[1:4]
 tmpdir = os.path.join(tmp, "tmpdir")
@@ -64,6 +64,13 @@ def stats_of(out, pid):
         fail("no valid final stats for pid %d in %s: %s" % (pid, out, e))
         return {}
 
+def named(key, value):
+    """What a line naming key="value" must contain: the key and the start of
+    the value (a long one may be shortened; control characters, which would
+    break the line, may be shown differently)."""
+    parts = re.split(r"[\x00-\x1f]+", value)
+    return ['%s="%s' % (key, parts[0][:60])] + [p[:60] for p in parts[1:] if p]
+
 def one_line(what, lines, must_contain, fallback="using", count=1):
     ok = len(lines) == count and len(set(lines)) == 1 and lines[0].startswith("heapprof: ") \
         and all(s in lines[0] for s in must_contain) and fallback in lines[0]
@@ -99,7 +106,7 @@ def bad_case(key, value):
         os.makedirs(env["TMPDIR"])
     lines, probe, out, pid = run(env, mode)
     # "exec" runs two programs in one process (before and after exec): one line each
-    one_line(what, lines, ['%s="%s' % (var, value[:200])], count=2 if mode == "exec" else 1)
+    one_line(what, lines, named(var, value), count=2 if mode == "exec" else 1)
     # the documented fallback, where it can be seen
     if key == "OUT":
         out = os.path.join(env["TMPDIR"], "heapprof-%d" % os.getuid())

@@ -13,6 +13,11 @@
 #   4. A file size limit (RLIMIT_FSIZE, like a full disk: write fails half
 #      way): -1, one line per file, no partial or temporary file; the next
 #      dump works again.
+#   5. 8 threads calling heapprof_dump at once, 5 times each: all return 0,
+#      40 dumps with distinct seq 0..39 and their reasons, then the exit dump.
+#   6. Reasons that need escaping (quote, backslash, control characters),
+#      invalid UTF-8 and a 5000-byte reason give valid JSON with the reason
+#      as given (invalid bytes as U+FFFD); "" means "api".
 source "$(dirname "$0")/lib/common.bash"
 prog=$(hp_program trigger_api)
 
@@ -134,6 +139,32 @@ for n in names:
         except Exception as e:
             fail("fsize: %s does not gunzip: %s" % (n, e))
 no_tmp(out, "fsize")
+
+# 5. concurrent heapprof_dump calls
+out = os.path.join(tmp, "prof-threads")
+pid, err, results, _ = run("threads", "threads", {"HEAPPROF_OUT": out, "HEAPPROF_FORMAT": "stats"})
+if sorted(results) != sorted("t%d 0" % i for i in range(8) for _ in range(5)) or err:
+    fail("threads: results %r, stderr %r; expected 40 zeros and no stderr" % (results, err))
+docs = [stats(os.path.join(out, n)) for n in os.listdir(out) if n.endswith(".stats.json") and ".final." not in n]
+seqs = sorted(d.get("seq") for d in docs)
+reasons = sorted(d.get("reason") for d in docs)
+if seqs != list(range(41)) or reasons != sorted(["t%d" % i for i in range(8) for _ in range(5)] + ["exit"]):
+    fail("threads: seqs %s, reasons %s" % (seqs, reasons))
+no_tmp(out, "threads")
+
+# 6. reasons that need care
+out = os.path.join(tmp, "prof-reasons")
+pid, err, results, _ = run("reasons", "reasons", {"HEAPPROF_OUT": out})
+if results != ["odd 0", "odd 0", "odd 0", "odd 0"] or err:
+    fail("reasons: results %r, stderr %r" % (results, err))
+want = ['quote " backslash \\ newline \n tab \t ctrl \x01 utf8 \u00e9', "bad utf8 \ufffd\ufffd end", "r" * 5000, "api", "exit"]
+for seq, reason in enumerate(want):
+    p = os.path.join(out, "heapprof.%d.%d.stats.json" % (pid, seq))
+    if stats(p).get("reason") != reason:
+        fail("reasons: seq %d has reason %r, expected %r" % (seq, stats(p).get("reason", "")[:80], reason[:80]))
+    dh = p[:-len("stats.json")] + "dhat.json"
+    if os.path.exists(dh):
+        stats(dh)
 
 if fails:
     sys.exit("%d failure(s)" % len(fails))

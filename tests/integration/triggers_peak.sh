@@ -3,11 +3,12 @@
 # first threshold is 1.5 x max(live bytes at start, 1 MiB); after a peak dump
 # the next threshold is 1.5 x the live bytes the dump saw; at most one peak
 # dump per second. tests/programs/trigger_peak.c "steps" creeps to 2 MiB, then
-# jumps to 4, 5, 8, 10, 13, 16, 20 MiB, waiting for the dump it expects
-# (see the program). Expected: five dumps with reason "peak" - the first
-# on the way to 2 MiB (at >= 1.5 MiB), then exactly at 4, 8, 13 and 20 MiB,
-# none at 5, 10 or 16 - each >= 1.5 x the previous one's live bytes and at
-# least 1 s after it; then the exit dump. Output and status as a plain run.
+# jumps to 4, 5, 8, 13, 16, 20 MiB, waiting for the dump it expects and
+# holding the others past the rate limit (see the program). Expected: five
+# dumps with reason "peak" - the first on the way to 2 MiB (at >= 1.5 MiB),
+# then exactly at 4, 8, 13 and 20 MiB, none at 5 or 16 (about 1.23 x the
+# previous dump) - each >= 1.5 x the previous one's live bytes and at least
+# 1 s after it; then the exit dump. Output and status as a plain run.
 source "$(dirname "$0")/lib/common.bash"
 prog=$(hp_program trigger_peak)
 

@@ -6,7 +6,7 @@
 #      complete valid file (stats.json parses, dhat.json parses, pb.gz
 #      gunzips), then the exit dump (seq 20) with the final link to it; no
 #      *.tmp.* left; stdout, stderr and exit status equal a plain run.
-#   2. The same with HEAPPROF_SIGNAL=SIGRTMIN+3 (10 signals).
+#   2. The same with HEAPPROF_SIGNAL=SIGRTMIN+3 (6 signals).
 #   3. Without HEAPPROF_SIGNAL the program's own SIGUSR2 handling is untouched:
 #      the default action kills it (also when a background thread runs for
 #      HEAPPROF_INTERVAL, and when HEAPPROF_SIGNAL names another signal), and
@@ -146,7 +146,7 @@ def signal_case(name, signame, signum, count):
         fail("%s: no profile directory" % name)
 
 signal_case("sigusr2", "SIGUSR2", signal.SIGUSR2, 20)
-signal_case("sigrtmin3", "SIGRTMIN+3", signal.SIGRTMIN + 3, 10)
+signal_case("sigrtmin3", "SIGRTMIN+3", signal.SIGRTMIN + 3, 6)
 
 # --- without HEAPPROF_SIGNAL the program's signal handling is its own
 def kill_case(name, extra_env, sig):

@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static void probe(const char *file) {
     FILE *out = fopen(file, "w");
@@ -52,7 +54,8 @@ static void probe(const char *file) {
     char line[4096];
     FILE *f = fopen("/proc/self/status", "r");
     while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "SigCgt:", 7)) fprintf(out, "sigcgt %s", line + 8 + strspn(line + 7, " \t") - 1);
+        if (!strncmp(line, "SigCgt:", 7))
+            fprintf(out, "sigcgt %s", line + 8 + strspn(line + 7, " \t") - 1);
     if (f) fclose(f);
     int mapped = 0;
     f = fopen("/proc/self/maps", "r");
@@ -60,7 +63,8 @@ static void probe(const char *file) {
         if (strstr(line, "libheapprof")) mapped = 1;
     if (f) fclose(f);
     const char *pre = getenv("LD_PRELOAD");
-    fprintf(out, "mapped %d\npreload-names-it %d\n", mapped, pre && strstr(pre, "libheapprof") ? 1 : 0);
+    fprintf(out, "mapped %d\npreload-names-it %d\n", mapped,
+            pre && strstr(pre, "libheapprof") ? 1 : 0);
     fclose(out);
 }
 
@@ -82,10 +86,13 @@ int main(int argc, char **argv) {
         char *p = malloc(len);
         memset(p, 'a' + i % 26, len);
         sum += (unsigned char)p[len / 2];
-        if (i % 20 == 0) keep[i / 20] = p;
-        else free(p);
+        if (i % 20 == 0)
+            keep[i / 20] = p;
+        else
+            free(p);
     }
-    for (int i = 0; i < 100; i++) free(keep[i]);
+    for (int i = 0; i < 100; i++)
+        free(keep[i]);
     if (!strcmp(mode, "probe") && argc > 2) probe(argv[2]);
     printf("config_probe: 2000 allocations, sum %lu\n", sum);
     return 3;

@@ -14,9 +14,15 @@
  *   trigger_api fsize RESULTS        dump("before"); file size limit 64
  *                                    bytes (SIGXFSZ ignored); dump("toobig");
  *                                    limit lifted; dump("after"); exit
+ *   trigger_api threads RESULTS      8 threads call dump("t<i>") 5 times
+ *                                    each at the same time; exit
+ *   trigger_api reasons RESULTS      dumps with reasons that need JSON
+ *                                    escaping, invalid UTF-8, 5000 bytes,
+ *                                    and the empty string; exit
  */
 #define _GNU_SOURCE
 #include <heapprof.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +45,14 @@ static void work(int round) {
 static void dump(const char *reason) {
     if (!heapprof_available()) return;
     int rc = heapprof_dump(reason);
-    fprintf(results, "%s %d\n", reason ? reason : "NULL", rc);
+    /* the reason only if it is a plain word (others are checked in the files) */
+    fprintf(results, "%s %d\n",
+            !reason ? "NULL"
+            : strspn(reason, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(reason) &&
+                    *reason && strlen(reason) < 32
+                ? reason
+                : "odd",
+            rc);
     fflush(results);
 }
 
@@ -57,9 +70,22 @@ static int copy_file(const char *from, const char *to) {
     }
     char buf[8192];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, o);
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, o);
     fclose(in);
     return fclose(o);
+}
+
+static pthread_barrier_t barrier;
+static void *dump_thread(void *arg) {
+    char reason[16];
+    snprintf(reason, sizeof reason, "t%d", (int)(long)arg);
+    pthread_barrier_wait(&barrier);
+    for (int i = 0; i < 5; i++) {
+        free(malloc(100 + (size_t)i));
+        dump(reason);
+    }
+    return NULL;
 }
 
 int main(int argc, char **argv) {
@@ -117,11 +143,28 @@ int main(int argc, char **argv) {
         work(1);
         printf("fsize: after toobig\n");
         dump("after");
+    } else if (!strcmp(mode, "threads")) {
+        pthread_t th[8];
+        pthread_barrier_init(&barrier, NULL, 8);
+        for (long i = 0; i < 8; i++)
+            pthread_create(&th[i], NULL, dump_thread, (void *)i);
+        for (int i = 0; i < 8; i++)
+            pthread_join(th[i], NULL);
+        printf("threads: joined\n");
+    } else if (!strcmp(mode, "reasons")) {
+        static char longer[5001];
+        memset(longer, 'r', 5000);
+        dump("quote \" backslash \\ newline \n tab \t ctrl \x01 utf8 \xc3\xa9");
+        dump("bad utf8 \xff\xfe end");
+        dump(longer);
+        dump("");
+        printf("reasons: done\n");
     } else {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 2;
     }
-    for (int i = 0; i < 64; i++) free(keep[i]);
+    for (int i = 0; i < 64; i++)
+        free(keep[i]);
     printf("%s: done\n", mode);
     fclose(results);
     return 0;

@@ -66,7 +66,9 @@ static void check_free(unsigned char *p, size_t len) {
     free(p);
 }
 
-static void tag_name(char *buf, size_t cap, int i) { snprintf(buf, cap, "trigger-tag-%05d", i); }
+static void tag_name(char *buf, size_t cap, int i) {
+    snprintf(buf, cap, "trigger-tag-%05d", i);
+}
 
 static void *worker(void *arg) {
     int id = (int)(intptr_t)arg;
@@ -119,11 +121,13 @@ static void *worker(void *arg) {
             memcpy(tlen, mine->len, sizeof tlen[0] * (size_t)n);
             mine->n = 0;
             pthread_mutex_unlock(&mine->lock);
-            for (int i = 0; i < n; i++) check_free(take[i], tlen[i]);
+            for (int i = 0; i < n; i++)
+                check_free(take[i], tlen[i]);
         }
         iter++;
     }
-    for (int i = 0; i < WINDOW; i++) check_free(blk[i], len[i]);
+    for (int i = 0; i < WINDOW; i++)
+        check_free(blk[i], len[i]);
     return NULL;
 }
 
@@ -149,16 +153,20 @@ static int busy(void) {
             heapprof_tag_pop();
         }
     }
-    for (int i = 0; i < nthreads; i++) pthread_mutex_init(&queues[i].lock, NULL);
+    for (int i = 0; i < nthreads; i++)
+        pthread_mutex_init(&queues[i].lock, NULL);
     pthread_t th[MAX_THREADS];
-    for (int i = 0; i < nthreads; i++) pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
+    for (int i = 0; i < nthreads; i++)
+        pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
     printf("busy: started %d threads\n", nthreads);
     fflush(stdout);
     wait_stdin_eof();
     atomic_store(&stop, 1);
-    for (int i = 0; i < nthreads; i++) pthread_join(th[i], NULL);
     for (int i = 0; i < nthreads; i++)
-        for (int j = 0; j < queues[i].n; j++) check_free(queues[i].slot[j], queues[i].len[j]);
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < nthreads; i++)
+        for (int j = 0; j < queues[i].n; j++)
+            check_free(queues[i].slot[j], queues[i].len[j]);
     printf("busy: stopped, blocks %s\n", atomic_load(&corrupt) ? "CORRUPTED" : "intact");
     return atomic_load(&corrupt) ? 1 : 0;
 }

@@ -75,7 +75,8 @@ static unsigned long churn(int n, size_t base) {
         memset(v[i], 'a' + i % 26, len);
         sum += (unsigned char)v[i][len - 1];
     }
-    for (int i = 0; i < n; i++) free(v[i]);
+    for (int i = 0; i < n; i++)
+        free(v[i]);
     free(v);
     return sum;
 }
@@ -124,7 +125,8 @@ static atomic_int stop;
 static void *allocator(void *arg) {
     (void)arg;
     unsigned long n = 0;
-    while (!atomic_load(&stop)) n += churn(64, 16 + n % 2000);
+    while (!atomic_load(&stop))
+        n += churn(64, 16 + n % 2000);
     return NULL;
 }
 static void *dumper(void *arg) {
@@ -148,14 +150,16 @@ static int mode_fork(void) {
     if (pid == 0) {
         note("child %d", (int)getpid());
         dump("child");
-        for (int i = 0; i < 48; i += 2) free(inherited[i]);
+        for (int i = 0; i < 48; i += 2)
+            free(inherited[i]);
         printf("child: churn %lu\n", churn(2000, 48));
         exit(0);
     }
     int rc = wait_child(pid, 30);
     printf("parent: child %s\n", rc == 0 ? "ok" : rc == 2 ? "stuck" : "failed");
     dump("parent-after");
-    for (int i = 0; i < 48; i++) free(inherited[i]);
+    for (int i = 0; i < 48; i++)
+        free(inherited[i]);
     return rc;
 }
 
@@ -227,7 +231,8 @@ static int mode_probe(void) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s fork|busyfork N|childtriggers|exec|probe|execself RESULTS\n", argv[0]);
+        fprintf(stderr, "usage: %s fork|busyfork N|childtriggers|exec|probe|execself RESULTS\n",
+                argv[0]);
         return 2;
     }
     const char *mode = argv[1];
