@@ -234,6 +234,24 @@ static hp_location *resolve(uintptr_t pc) {
         Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
         Dwarf_Die *scopes = NULL;
         int nscopes = cudie ? dwarf_getscopes(cudie, addr - bias, &scopes) : 0;
+        /* dwarf_getscopes stops at the innermost inlined subroutine's lexical
+         * parents and can miss the function it was inlined into: rebuild the
+         * chain from the innermost scope's own DIE, which has them all. */
+        if (nscopes > 0) {
+            Dwarf_Addr dwbias;
+            Dwarf *dw = dwfl_module_getdwarf(mod, &dwbias);
+            Dwarf_Die innermost, *chain = NULL;
+            int nchain = dw && dwarf_offdie(dw, dwarf_dieoffset(&scopes[0]), &innermost)
+                             ? dwarf_getscopes_die(&innermost, &chain)
+                             : 0;
+            if (nchain > 0) {
+                free(scopes);
+                scopes = chain;
+                nscopes = nchain;
+            } else {
+                free(chain);
+            }
+        }
         /* Walk from the innermost scope out: each inlined subroutine is a
          * frame, located where its caller called it. */
         for (int i = 0; i < nscopes && n < MAX_INLINE; i++) {
@@ -241,6 +259,18 @@ static hp_location *resolve(uintptr_t pc) {
             if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
             const char *linkage;
             const char *name = die_name(&scopes[i], &linkage);
+            if (tag == DW_TAG_subprogram && !linkage) {
+                /* GCC gives internal-linkage C++ functions (anonymous namespaces,
+                 * statics) no linkage name in DWARF; the symbol table has the
+                 * mangled one, which demangles to the qualified name. */
+                GElf_Off offset;
+                GElf_Sym sym;
+                const char *symbol = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
+                if (symbol && symbol[0] == '_' && symbol[1] == 'Z') {
+                    name = pretty(symbol);
+                    linkage = intern(symbol);
+                }
+            }
             frames[n] = (hp_frame){name ? name : "??", linkage ? linkage : name, file, line};
             if (frames[n].system_name == NULL) frames[n].system_name = frames[n].function;
             n++;
