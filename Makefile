@@ -14,7 +14,21 @@ LIB_CFLAGS := $(BASE_CFLAGS) $(LIB_FLAGS)
 LIB_CXXFLAGS := -std=gnu++17 -O2 -g -fno-omit-frame-pointer $(WARN) -MMD -MP $(LIB_FLAGS)
 LIB_LIBS := -lmimalloc -lunwind -ldw -lelf -lz -lzstd -lpthread -ldl -lm
 
-LIB_C_SRCS := $(wildcard alloc/*.c heapprof/*.c)
+# GPU memory (gpu/, docs/gpu.md): built against the CUPTI headers of the CUDA
+# toolkit when there is one; libcupti itself is dlopen'd at run time, never
+# linked. Without a toolkit gpu/gpu_off.c stands in and GPU tracking reports
+# that it was compiled out.
+CUDA_HOME ?= /usr/local/cuda
+ifneq ($(wildcard $(CUDA_HOME)/include/cupti.h),)
+GPU_SRCS := $(filter-out gpu/gpu_off.c,$(wildcard gpu/*.c))
+GPU_CFLAGS := -isystem $(CUDA_HOME)/include
+else
+GPU_SRCS := $(filter-out gpu/cupti_%.c,$(wildcard gpu/*.c))
+GPU_CFLAGS :=
+$(info heapprof: no CUDA toolkit ($(CUDA_HOME)/include/cupti.h not found): building without GPU support; set CUDA_HOME=/path/to/cuda to build it in)
+endif
+
+LIB_C_SRCS := $(wildcard alloc/*.c heapprof/*.c) $(GPU_SRCS)
 LIB_CXX_SRCS := $(wildcard alloc/*.cc)
 LIB_OBJS := $(LIB_C_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRCS:%.cc=$(BUILD)/obj/%.o)
 
@@ -42,6 +56,9 @@ $(BUILD)/obj/heapprof/%.o: heapprof/%.c
 $(BUILD)/obj/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -Iinclude -c $< -o $@
+$(BUILD)/obj/gpu/%.o: gpu/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) $(GPU_CFLAGS) -c $< -o $@
 $(BUILD)/obj/cli-shared/%.o: heapprof/%.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -c $< -o $@
@@ -70,7 +87,7 @@ install: all
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/heapprof.pc
 
 format:
-	clang-format -i $(LIB_C_SRCS) $(LIB_CXX_SRCS) $(CLI_SRCS) include/*.h alloc/*.h heapprof/*.h \
+	clang-format -i $(LIB_C_SRCS) $(LIB_CXX_SRCS) $(CLI_SRCS) include/*.h alloc/*.h heapprof/*.h gpu/*.h \
 	    $(wildcard tools/*.h tests/unit/*.c tests/unit/*.h tests/programs/*.c \
 	    tests/programs/*.cc bench/*.c)
 

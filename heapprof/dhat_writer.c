@@ -28,6 +28,7 @@
 typedef struct program_point {
     const hp_stack *stack;
     uint32_t tag;
+    const hp_site_snapshot *site; /* one of its sites, for another space's root frame */
     const char *folded_name; /* for the "[other]" point */
     hp_site_values v;
 } program_point;
@@ -71,7 +72,8 @@ static void merge_into(hp_site_values *to, const hp_site_values *v) {
 
 static long long r(double v) { return v > 0 ? llround(v) : 0; }
 
-static void write_point(hp_buf *b, frames *f, const program_point *pp, int show_tag, int first) {
+static void write_point(hp_buf *b, frames *f, const program_point *pp, int show_tag, int first,
+                        const hp_dhat_space *space) {
     hp_buf_printf(b, "%s\n  {\"tb\": %lld, \"tbk\": %lld, \"tl\": %lld, \"mb\": %lld, \"mbk\": %lld, "
                      "\"gb\": %lld, \"gbk\": %lld, \"eb\": %lld, \"ebk\": %lld, \"fs\": [",
                   first ? "" : ",", r(pp->v.alloc_req_bytes), r(pp->v.alloc_objs),
@@ -95,16 +97,23 @@ static void write_point(hp_buf *b, frames *f, const program_point *pp, int show_
         snprintf(text, sizeof text, "[tag: %s]", hp_tag_name(pp->tag));
         hp_buf_printf(b, "%s%u", n++ ? ", " : "", frame_index(f, text));
     }
+    if (space && space->root && pp->site) { /* e.g. "[gpu:0]", outermost */
+        space->root(pp->site, text, sizeof text, space->arg);
+        hp_buf_printf(b, "%s%u", n++ ? ", " : "", frame_index(f, text));
+    }
     hp_buf_printf(b, "]}");
 }
 
-void hp_dhat_json(hp_buf *b, const hp_dump_info *d) {
+void hp_dhat_json(hp_buf *b, const hp_dump_info *d) { hp_dhat_write(b, d, &d->profile, NULL); }
+
+void hp_dhat_write(hp_buf *b, const hp_dump_info *d, const hp_profile_snapshot *profile,
+                   const hp_dhat_space *space) {
     hp_site_view view;
-    if (hp_site_view_make(&view, &d->profile, HP_MAX_SITES_PER_FILE)) {
+    if (hp_site_view_make(&view, profile, HP_MAX_SITES_PER_FILE)) {
         b->failed = 1;
         return;
     }
-    /* One point per (stack, tag): label sets merge. */
+    /* One point per (stack, tag, root frame): label sets merge. */
     program_point *pps = hp_calloc(view.n + 1, sizeof *pps);
     hp_id_map point_ids = {0};
     size_t npps = 0;
@@ -114,11 +123,14 @@ void hp_dhat_json(hp_buf *b, const hp_dump_info *d) {
         if (s->tag != view.sites[0]->tag) many_tags = 1;
         int added;
         uint64_t key = XXH3_64bits(&s->stack, sizeof s->stack) ^ ((uint64_t)s->tag * 0x9e3779b97f4a7c15ULL);
+        if (space && space->root)
+            key ^= space->root(s, NULL, 0, space->arg) * 0xc2b2ae3d27d4eb4fULL;
         uint32_t id = hp_id_map_get(&point_ids, key, &added);
         if (!id) break;
         if (added) {
             pps[npps].stack = s->stack;
             pps[npps].tag = s->tag;
+            pps[npps].site = s;
             npps++;
         }
         merge_into(&pps[id - 1].v, &s->v);
@@ -133,20 +145,23 @@ void hp_dhat_json(hp_buf *b, const hp_dump_info *d) {
 
     hp_buf_printf(b, "{\"dhatFileVersion\": 2,\n\"mode\": ");
     char mode[96];
-    if (d->rate == 1) snprintf(mode, sizeof mode, "heapprof (every allocation)");
-    else snprintf(mode, sizeof mode, "heapprof (sampled every %lld bytes on average)", (long long)d->rate);
+    int64_t rate = space ? space->rate : d->rate;
+    const char *what = space && space->what ? space->what : "";
+    if (rate == 1) snprintf(mode, sizeof mode, "heapprof %s(every allocation)", what);
+    else snprintf(mode, sizeof mode, "heapprof %s(sampled every %lld bytes on average)", what,
+                  (long long)rate);
     hp_json_string(b, mode);
     hp_buf_printf(b, ",\n\"verb\": \"Allocated\",\n\"bklt\": true,\n\"bkacc\": false,\n"
                      "\"tu\": \"\xC2\xB5s\",\n\"Mtu\": \"s\",\n\"tuth\": 10,\n\"cmd\": ");
     hp_json_string(b, d->cmdline);
     hp_buf_printf(b, ",\n\"pid\": %d,\n\"te\": %" PRIu64 ",\n\"tg\": %" PRIu64 ",\n"
                      "\"sampleRate\": %lld,\n\"heapprofVersion\": \"%s\",\n\"pps\": [",
-                  d->pid, d->uptime_ns / 1000, d->profile.peak_uptime_ns / 1000, (long long)d->rate,
+                  d->pid, d->uptime_ns / 1000, profile->peak_uptime_ns / 1000, (long long)rate,
                   HEAPPROF_VERSION);
     frames f = {0};
     hp_buf_append(&f.table, "[\n  \"[root]\"", 12);
     hp_symbolize_begin();
-    for (size_t i = 0; pps && i < npps; i++) write_point(b, &f, &pps[i], many_tags, i == 0);
+    for (size_t i = 0; pps && i < npps; i++) write_point(b, &f, &pps[i], many_tags, i == 0, space);
     hp_symbolize_end();
     hp_buf_printf(b, "\n],\n\"ftbl\": ");
     hp_buf_append(b, f.table.data, f.table.len);
@@ -159,9 +174,12 @@ void hp_dhat_json(hp_buf *b, const hp_dump_info *d) {
     hp_site_view_free(&view);
 }
 
-void hp_dhat_json_zst(hp_buf *out, const hp_dump_info *d) {
+void hp_dhat_json_zst(hp_buf *out, const hp_dump_info *d) { hp_dhat_zst_of(out, d, hp_dhat_json); }
+
+void hp_dhat_zst_of(hp_buf *out, const hp_dump_info *d,
+                    void (*render)(hp_buf *, const hp_dump_info *)) {
     hp_buf plain = {0};
-    hp_dhat_json(&plain, d);
+    render(&plain, d);
     size_t bound = ZSTD_compressBound(plain.len);
     char *dst = plain.failed ? NULL : hp_malloc(bound);
     size_t n = dst ? ZSTD_compress(dst, bound, plain.data, plain.len, 3) : 0;

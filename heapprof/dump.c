@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "dump.h"
 #include "../alloc/counters.h"
+#include "../gpu/gpu.h"
 #include "config.h"
 #include "internal_alloc.h"
 #include "log.h"
@@ -104,16 +105,26 @@ int hp_dump(const char *reason) {
     hp_proc_cmdline(d.cmdline, sizeof d.cmdline);
     hp_profile_snapshot_take(&d.profile, d.uptime_ns);
     collect_tag_totals(&d);
+    d.gpu = hp_gpu_snapshot_take(d.uptime_ns);
 
     int is_exit = strcmp(reason, "exit") == 0, rc = 0;
     if (hp_cfg.formats & HP_FMT_PPROF) rc |= write_format(&d, "pb.gz", hp_pprof_profile, is_exit);
     if (hp_cfg.formats & HP_FMT_DHAT) rc |= write_format(&d, "dhat.json", hp_dhat_json, is_exit);
     if (hp_cfg.formats & HP_FMT_DHAT_ZST)
         rc |= write_format(&d, "dhat.json.zst", hp_dhat_json_zst, is_exit);
+    if (d.gpu) { /* gpu/: GPU memory in files of its own (docs/gpu.md) */
+        if (hp_cfg.formats & HP_FMT_PPROF)
+            rc |= write_format(&d, "gpu.pb.gz", hp_gpu_pprof, is_exit);
+        if (hp_cfg.formats & HP_FMT_DHAT)
+            rc |= write_format(&d, "gpu.dhat.json", hp_gpu_dhat_json, is_exit);
+        if (hp_cfg.formats & HP_FMT_DHAT_ZST)
+            rc |= write_format(&d, "gpu.dhat.json.zst", hp_gpu_dhat_json_zst, is_exit);
+    }
     if (hp_cfg.formats & HP_FMT_STATS) rc |= write_format(&d, "stats.json", hp_stats_json, is_exit);
     if (hp_cfg.formats & HP_FMT_PROM) rc |= write_format(&d, "prom", hp_prom_text, is_exit);
     hp_debug("dump %u (%s) written to %s", d.seq, reason, hp_cfg.out);
     hp_profile_snapshot_free(&d.profile);
+    hp_gpu_snapshot_free(d.gpu);
     hp_free(d.tag_alloc_bytes);
     hp_free(d.tag_alloc_objs);
 

@@ -20,6 +20,7 @@ typedef struct hp_dump_info {
     uint32_t ntags;                /* tag ids are 1..ntags */
     uint64_t *tag_alloc_bytes;     /* exact lifetime totals, indexed by tag id */
     uint64_t *tag_alloc_objs;
+    struct hp_gpu_snapshot *gpu;   /* gpu/gpu.h: GPU memory; NULL while GPU tracking is off */
 } hp_dump_info;
 
 /* Writes every configured format. Returns 0 if all files were written. A

@@ -145,7 +145,8 @@ static void label_str(hp_buf *sample, writer *w, const char *key, const char *va
 }
 
 static void emit_sample(writer *w, const uint64_t *locs, size_t nlocs, const hp_site_values *v,
-                        uint32_t tag, uint32_t labels) {
+                        uint32_t tag, uint32_t labels, const hp_pprof_space *space,
+                        const hp_site_snapshot *site) {
     uint64_t values[4] = {(uint64_t)rounded(v->alloc_objs), (uint64_t)rounded(v->alloc_bytes),
                           (uint64_t)rounded(v->inuse_objs), (uint64_t)rounded(v->inuse_bytes)};
     hp_buf s = {0};
@@ -154,6 +155,12 @@ static void emit_sample(writer *w, const uint64_t *locs, size_t nlocs, const hp_
     if (tag) label_str(&s, w, "tag", hp_tag_name(tag));
     const hp_label_set *ls = hp_label_set_get(labels);
     for (uint32_t i = 0; ls && i < ls->count; i++) label_str(&s, w, ls->keys[i], ls->values[i]);
+    if (space && space->labels && site) { /* another space's own labels (gpu/: device, kind) */
+        const char *keys[HP_PPROF_MAX_LABELS], *values[HP_PPROF_MAX_LABELS];
+        char room[HP_PPROF_MAX_LABELS][32];
+        int n = space->labels(site, keys, values, room, space->arg);
+        for (int i = 0; i < n && i < HP_PPROF_MAX_LABELS; i++) label_str(&s, w, keys[i], values[i]);
+    }
     if (v->alloc_objs > 0) {
         hp_buf l = {0};
         hp_pb_varint(&l, 1, str_index(w, "bytes"));
@@ -191,6 +198,11 @@ static int gzip_into(hp_buf *out, const hp_buf *raw) {
 }
 
 void hp_pprof_profile(hp_buf *result, const hp_dump_info *d) {
+    hp_pprof_write(result, d, &d->profile, NULL);
+}
+
+void hp_pprof_write(hp_buf *result, const hp_dump_info *d, const hp_profile_snapshot *profile,
+                    const hp_pprof_space *space) {
     writer w;
     memset(&w, 0, sizeof w);
     hp_pb_bytes(&w.strings, P_STRING_TABLE, "", 0); /* index 0 must be "" */
@@ -201,7 +213,7 @@ void hp_pprof_profile(hp_buf *result, const hp_dump_info *d) {
 
     hp_site_view view;
     hp_symbolize_begin();
-    if (hp_site_view_make(&view, &d->profile, HP_MAX_SITES_PER_FILE) == 0) {
+    if (hp_site_view_make(&view, profile, HP_MAX_SITES_PER_FILE) == 0) {
         uint64_t locs[HP_MAX_DEPTH];
         for (size_t i = 0; i < view.n; i++) {
             const hp_site_snapshot *s = view.sites[i];
@@ -209,13 +221,13 @@ void hp_pprof_profile(hp_buf *result, const hp_dump_info *d) {
             for (uint32_t f = 0; f < s->stack->depth && n < HP_MAX_DEPTH; f++)
                 locs[n++] = location_id(&w, s->stack->pcs[f], NULL);
             if (!n) locs[n++] = location_id(&w, 0, "[no stack captured]");
-            emit_sample(&w, locs, n, &s->v, s->tag, s->labels);
+            emit_sample(&w, locs, n, &s->v, s->tag, s->labels, space, s);
         }
         if (view.nfolded) {
             char name[64];
             snprintf(name, sizeof name, "[other: %zu smaller sites]", view.nfolded);
             locs[0] = location_id(&w, 0, name);
-            emit_sample(&w, locs, 1, &view.folded, 0, 0);
+            emit_sample(&w, locs, 1, &view.folded, 0, 0, NULL, NULL);
         }
         hp_site_view_free(&view);
     } else {
@@ -226,10 +238,12 @@ void hp_pprof_profile(hp_buf *result, const hp_dump_info *d) {
     hp_pb_varint(&w.out, P_TIME_NANOS, d->time_unix_ns);
     hp_pb_varint(&w.out, P_DURATION_NANOS, d->uptime_ns);
     value_type(&w, P_PERIOD_TYPE, "space", "bytes");
-    hp_pb_varint(&w.out, P_PERIOD, (uint64_t)(d->rate > 0 ? d->rate : 0));
-    char comment[160];
-    snprintf(comment, sizeof comment, "heapprof %s; reason %s; sampling rate %lld bytes%s",
-             HEAPPROF_VERSION, d->reason, (long long)d->rate, d->rate == 1 ? " (every allocation)" : "");
+    int64_t rate = space ? space->rate : d->rate;
+    hp_pb_varint(&w.out, P_PERIOD, (uint64_t)(rate > 0 ? rate : 0));
+    char comment[200];
+    snprintf(comment, sizeof comment, "heapprof %s; %sreason %s; sampling rate %lld bytes%s",
+             HEAPPROF_VERSION, space && space->what ? space->what : "", d->reason, (long long)rate,
+             rate == 1 ? " (every allocation)" : "");
     hp_pb_varint(&w.out, P_COMMENT, str_index(&w, comment));
     hp_buf_append(&w.out, w.strings.data, w.strings.len);
 

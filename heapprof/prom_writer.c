@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "prom_writer.h"
 #include "tags.h"
+#include "../gpu/gpu.h"
 
 #include <inttypes.h>
 
@@ -73,4 +74,7 @@ void hp_prom_text(hp_buf *b, const hp_dump_info *d) {
                alloc_bytes);
     tag_metric(b, d, "heapprof_alloc_objects_total", "counter", "Heap blocks allocated per tag.",
                alloc_objs);
+    hp_gpu_prom_text(b, d); /* gpu/: heapprof_gpu_* while GPU tracking is on */
 }
+
+void hp_prom_label_value(hp_buf *b, const char *s) { label_value(b, s); }

@@ -8,4 +8,7 @@
  * collector (docs/formats.md#prometheus). */
 void hp_prom_text(hp_buf *out, const hp_dump_info *d) __attribute__((visibility("hidden")));
 
+/* Appends s escaped as a label value (backslash, double quote, newline). */
+void hp_prom_label_value(hp_buf *b, const char *s) __attribute__((visibility("hidden")));
+
 #endif

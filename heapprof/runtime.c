@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "../alloc/counters.h"
 #include "../alloc/mi_tuning.h"
+#include "../gpu/gpu.h"
 #include "config.h"
 #include "dump.h"
 #include "exec_env.h"
@@ -55,6 +56,7 @@ __attribute__((constructor)) static void runtime_start(void) {
     if (!hp_cfg.follow_exec) hp_exec_env_drop_preload();
     hp_sampler_start();
     hp_triggers_start();
+    hp_gpu_autostart(); /* gpu/: HEAPPROF_GPU=1 or CUDA_INJECTION64_PATH naming us */
 }
 
 /* Runs from exit() after the program's atexit handlers, on whichever thread

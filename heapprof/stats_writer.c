@@ -4,6 +4,7 @@
 #include "version.h"
 
 #include "tags.h"
+#include "../gpu/gpu.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -67,5 +68,6 @@ void hp_stats_json(hp_buf *b, const hp_dump_info *d) {
                   d->rate, d->rate == 1 ? "true" : "false", p->samples, p->live_samples, p->nsites,
                   p->stacks);
     write_tags(b, d);
+    hp_gpu_stats_json(b, d); /* gpu/: a "gpu" object while GPU tracking is on */
     hp_buf_printf(b, "  \"profiler\": {\n    \"bytes\": %" PRIu64 "\n  }\n}\n", s->profiler_bytes);
 }

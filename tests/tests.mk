@@ -10,7 +10,9 @@ CFLAGS += -fno-builtin
 CXXFLAGS += -fno-builtin
 
 UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/*.c))
-PROG_C := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(wildcard tests/programs/*.c))
+# gpu_*.c need the CUDA headers: tests/gpu.mk builds them.
+PROG_C := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,\
+    $(filter-out tests/programs/gpu_%.c,$(wildcard tests/programs/*.c)))
 PROG_CC := $(patsubst tests/programs/%.cc,$(BUILD)/tests/programs/%,$(wildcard tests/programs/*.cc))
 
 all: $(UNIT) $(PROG_C) $(PROG_CC)
@@ -24,3 +26,5 @@ $(BUILD)/tests/programs/%: tests/programs/%.c include/heapprof.h
 $(BUILD)/tests/programs/%: tests/programs/%.cc include/heapprof.h
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $< -o $@ -lpthread -ldl
+
+include tests/gpu.mk

@@ -1,0 +1,27 @@
+# GPU tracking through CUPTI callbacks, without a GPU: tests/programs/
+# gpu_callbacks.c fires every allocation and free callback id through a fake
+# libcupti (the real headers' CUpti_CallbackData and *_params), and
+# lib/gpu_check.py compares every dump with numbers worked out from the
+# program: counters per device, kind and tag, event counts (failures, nested
+# driver calls, unknown frees), the pprof samples (values, labels, call
+# stacks), the DHAT points and the Prometheus series.
+source "$(dirname "$0")/lib/common.bash"
+source "$(dirname "$0")/lib/gpu.bash"
+hp_need go
+
+prog=$(hp_program gpu_callbacks)
+out=$HP_TMP/out
+rc=0
+env LD_PRELOAD="$HP_LIB" HEAPPROF_GPU=1 HEAPPROF_CUPTI_PATH="$HP_FAKE_CUPTI" HEAPPROF_OUT="$out" \
+    HEAPPROF_FORMAT=pprof,dhat,stats,prom "$prog" >"$HP_TMP/stdout" 2>"$HP_TMP/stderr" || rc=$?
+cat "$HP_TMP/stderr" >&2
+[[ $rc -eq 0 ]] || hp_fail "gpu_callbacks exited $rc (its CHECKs are above)"
+lines=$(hp_heapprof_lines "$HP_TMP/stderr")
+[[ -z $lines ]] || hp_fail "GPU tracking started with the fake libcupti, yet heapprof said: $lines"
+grep -q '^delivered 256 callbacks$' "$HP_TMP/stdout" ||
+    hp_fail "the fake libcupti delivered $(tail -n1 "$HP_TMP/stdout"), want 256 callbacks"
+ls "$out" >&2
+"$PY" "$HP_ROOT/tests/integration/lib/gpu_check.py" "$out"
+
+# The host profile is still there and still valid beside the GPU files.
+hp_check_stats "$out" "$prog" >/dev/null
