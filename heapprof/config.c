@@ -138,9 +138,30 @@ static int copy_string(const char *s, char *dst, size_t cap, int need_abs_path) 
     return 0;
 }
 
+/* The value as it can be shown on one line: control characters escaped
+ * (\n, \t, \xNN), very long values cut with a note of their length. */
+static const char *shown(const char *value, char *buf, size_t cap) {
+    size_t o = 0, n = strlen(value);
+    for (size_t i = 0; i < n && o + 8 < cap; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (c == '\n') o += (size_t)snprintf(buf + o, cap - o, "\\n");
+        else if (c == '\t') o += (size_t)snprintf(buf + o, cap - o, "\\t");
+        else if (c < 0x20 || c == 0x7f) o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+        else buf[o++] = (char)c;
+        if (o + 8 >= cap && i + 1 < n) {
+            o += (size_t)snprintf(buf + o, cap - o, "...");
+            break;
+        }
+    }
+    buf[o] = 0;
+    return buf;
+}
+
 #define BAD(fix)                                                                                   \
     do {                                                                                           \
-        hp_info("%s%s=\"%s\" is not valid (%s); using %s", prefix, key_shown, value, fix, fallback); \
+        char show_[6000];                                                                          \
+        hp_info("%s%s=\"%s\" is not valid (%s); using %s", prefix, key_shown,                      \
+                shown(value, show_, sizeof show_), fix, fallback);                                 \
         return 0;                                                                                  \
     } while (0)
 
@@ -256,7 +277,13 @@ static void load_file(const char *path) {
     ssize_t n;
     while (len < sizeof text - 1 && (n = read(fd, text + len, sizeof text - 1 - len)) > 0)
         len += (size_t)n;
+    int read_error = n < 0 ? errno : 0;
     close(fd);
+    if (read_error) {
+        hp_info("HEAPPROF_CONFIG=\"%s\" cannot be read (%s); fix the path; using the environment "
+                "and defaults only", path, strerror(read_error));
+        return;
+    }
     text[len] = 0;
     if (len == sizeof text - 1)
         hp_info("%s is larger than %zu bytes; the rest is ignored", path, sizeof text - 1);
@@ -279,9 +306,11 @@ static void load_file(const char *path) {
         char *key = trim(s), *value = trim(eq + 1);
         for (char *k = key; *k; k++) *k = (char)tolower((unsigned char)*k);
         if (!strncmp(key, "heapprof_", 9)) key += 9;
-        if (hp_config_set(key, value, path) < 0)
-            hp_info("%s:%d: unknown key \"%s\"; ignored (see docs/configuration.md)", path,
-                    lineno, key);
+        if (hp_config_set(key, value, path) < 0) {
+            char show[6000];
+            hp_info("%s:%d: unknown key \"%s\" = \"%s\"; ignored (see docs/configuration.md)", path,
+                    lineno, key, shown(value, show, sizeof show));
+        }
     }
 }
 
@@ -298,13 +327,16 @@ void hp_config_load(void) {
         if (strncmp(*e, "HEAPPROF_", 9)) continue;
         const char *eq = strchr(*e, '=');
         if (!eq) continue;
-        char key[64];
+        char key[256];
         size_t n = (size_t)(eq - (*e + 9));
-        if (n == 0 || n >= sizeof key) continue;
-        for (size_t i = 0; i < n; i++) key[i] = (char)tolower((unsigned char)(*e)[9 + i]);
-        key[n] = 0;
-        if (hp_config_set(key, eq + 1, "environment") < 0)
-            hp_info("HEAPPROF_%.*s is not a known setting; ignored (see docs/configuration.md)",
-                    (int)n, *e + 9);
+        if (n < sizeof key) {
+            for (size_t i = 0; i < n; i++) key[i] = (char)tolower((unsigned char)(*e)[9 + i]);
+            key[n] = 0;
+            if (!strcmp(key, "log")) continue; /* applied first, above */
+            if (n && hp_config_set(key, eq + 1, "environment") == 0) continue;
+        }
+        char show[6000];
+        hp_info("HEAPPROF_%.*s=\"%s\" is not a known setting; ignored (see docs/configuration.md)",
+                (int)(n < 200 ? n : 200), *e + 9, shown(eq + 1, show, sizeof show));
     }
 }

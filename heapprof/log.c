@@ -13,7 +13,7 @@ void hp_log_set_level(int level) { current_level = level; }
 void hp_log(int level, const char *fmt, ...) {
     if (current_level < level) return;
     int saved = errno;
-    char line[1024];
+    char line[8192]; /* long enough for any path a message names */
     int n = snprintf(line, sizeof line, "heapprof: ");
     va_list ap;
     va_start(ap, fmt);
