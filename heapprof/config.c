@@ -264,8 +264,16 @@ static char *trim(char *s) {
     return s;
 }
 
-/* Reads with open/read into a static buffer: no stdio, no allocation. */
-static void load_file(const char *path) {
+/* The config file's lines, parsed once (open/read into a static buffer: no
+ * stdio, no allocation). */
+#define MAX_FILE_ENTRIES 256
+static struct file_entry {
+    const char *key, *value;
+    int lineno;
+} entries[MAX_FILE_ENTRIES];
+static int nentries;
+
+static void read_file(const char *path) {
     static char text[64 * 1024];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -274,7 +282,7 @@ static void load_file(const char *path) {
         return;
     }
     size_t len = 0;
-    ssize_t n;
+    ssize_t n = 0;
     while (len < sizeof text - 1 && (n = read(fd, text + len, sizeof text - 1 - len)) > 0)
         len += (size_t)n;
     int read_error = n < 0 ? errno : 0;
@@ -298,30 +306,58 @@ static void load_file(const char *path) {
         char *s = trim(line);
         if (!*s) continue;
         char *eq = strchr(s, '=');
-        if (!eq) {
-            hp_info("%s:%d: \"%s\" is not a key = value line; ignored", path, lineno, s);
+        char *key = s, *value = NULL; /* no '=': reported once the log level is known */
+        if (eq) {
+            *eq = 0;
+            key = trim(s);
+            value = trim(eq + 1);
+            for (char *k = key; *k; k++) *k = (char)tolower((unsigned char)*k);
+            if (!strncmp(key, "heapprof_", 9)) key += 9;
+        }
+        if (nentries == MAX_FILE_ENTRIES) {
+            hp_info("%s:%d: more than %d settings; the rest are ignored", path, lineno,
+                    MAX_FILE_ENTRIES);
+            break;
+        }
+        entries[nentries++] = (struct file_entry){key, value, lineno};
+    }
+}
+
+/* Applies the file's entries: `log` alone, or everything but `log`. */
+static void apply_file(const char *path, int log_only) {
+    for (int i = 0; i < nentries; i++) {
+        const struct file_entry *e = &entries[i];
+        if (!e->value) {
+            if (!log_only) hp_info("%s:%d: \"%s\" is not a key = value line; ignored", path,
+                                   e->lineno, e->key);
             continue;
         }
-        *eq = 0;
-        char *key = trim(s), *value = trim(eq + 1);
-        for (char *k = key; *k; k++) *k = (char)tolower((unsigned char)*k);
-        if (!strncmp(key, "heapprof_", 9)) key += 9;
-        if (hp_config_set(key, value, path) < 0) {
+        if ((strcmp(e->key, "log") == 0) != log_only) continue;
+        if (!strcmp(e->key, "config")) {
+            hp_info("%s:%d: config = \"%s\" only works as HEAPPROF_CONFIG in the environment; "
+                    "ignored", path, e->lineno, e->value);
+            continue;
+        }
+        if (hp_config_set(e->key, e->value, path) < 0) {
             char show[6000];
-            hp_info("%s:%d: unknown key \"%s\" = \"%s\"; ignored (see docs/configuration.md)", path,
-                    lineno, key, shown(value, show, sizeof show));
+            hp_info("%s:%d: unknown key \"%s\" = \"%s\"; ignored (see docs/configuration.md)",
+                    path, e->lineno, e->key, shown(e->value, show, sizeof show));
         }
     }
 }
 
 void hp_config_load(void) {
     defaults();
+    /* The log level comes first, so that it governs every message below:
+     * HEAPPROF_LOG, else the file's `log`. */
     const char *log = getenv("HEAPPROF_LOG");
-    if (log) hp_config_set("log", log, "environment");
     const char *file = getenv("HEAPPROF_CONFIG");
+    if (log) hp_config_set("log", log, "environment");
     if (file && *file) {
         copy_string(file, hp_cfg.config_file, sizeof hp_cfg.config_file, 0);
-        load_file(file);
+        read_file(file);
+        if (!log) apply_file(file, 1);
+        apply_file(file, 0);
     }
     for (char **e = environ; e && *e; e++) {
         if (strncmp(*e, "HEAPPROF_", 9)) continue;
