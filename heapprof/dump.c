@@ -14,7 +14,10 @@
 #include "stats_writer.h"
 #include "tags.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +26,7 @@
 static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned next_seq;
 static int shutting_down; /* guarded by dump_lock */
+static int seq_resumed;   /* next_seq continues what this pid already wrote */
 static uint64_t start_ns;
 static __thread int dumping_here __attribute__((tls_model("initial-exec")));
 
@@ -76,6 +80,24 @@ static void collect_tag_totals(hp_dump_info *d) {
     hp_counters_each_pending(add_pending, d);
 }
 
+/* A program that execs keeps its pid: the new image must not overwrite the
+ * files the old one wrote, so numbering resumes after the highest seq found. */
+static unsigned first_free_seq(int pid) {
+    DIR *dir = opendir(hp_cfg.out);
+    if (!dir) return 0;
+    char prefix[32];
+    int n = snprintf(prefix, sizeof prefix, "heapprof.%d.", pid);
+    unsigned next = 0;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        if (strncmp(e->d_name, prefix, (size_t)n)) continue;
+        char *end;
+        unsigned long seq = strtoul(e->d_name + n, &end, 10);
+        if (end != e->d_name + n && *end == '.' && seq + 1 > next) next = (unsigned)seq + 1;
+    }
+    closedir(dir);
+    return next;
+}
+
 int hp_dump(const char *reason) {
     if (dumping_here) return -1;
     if (!reason || !*reason) reason = "api";
@@ -96,6 +118,10 @@ int hp_dump(const char *reason) {
     memset(&d, 0, sizeof d);
     d.reason = reason;
     d.pid = (int)getpid();
+    if (!seq_resumed) {
+        next_seq = first_free_seq(d.pid);
+        seq_resumed = 1;
+    }
     d.seq = next_seq++;
     d.time_unix_ns = clock_ns(CLOCK_REALTIME);
     d.uptime_ns = hp_uptime_ns();
@@ -140,5 +166,6 @@ void hp_dump_unlock(void) { pthread_mutex_unlock(&dump_lock); }
 void hp_dump_after_fork_child(void) {
     pthread_mutex_init(&dump_lock, NULL);
     shutting_down = 0;
+    seq_resumed = 0;
     next_seq = 0;
 }
