@@ -31,15 +31,30 @@ static int make_dirs(const char *dir) {
     return 0;
 }
 
+/* The dump whose files are being written, so that its failures make one
+ * line, not one per format. */
+static int current_pid = -1, reported_pid = -1;
+static unsigned current_seq, reported_seq;
+
+static int already_reported(void) {
+    if (reported_pid == current_pid && reported_seq == current_seq) return 1;
+    reported_pid = current_pid;
+    reported_seq = current_seq;
+    return 0;
+}
+
 int hp_output_path(char *path, size_t cap, int pid, unsigned seq, const char *ext) {
+    current_pid = pid;
+    current_seq = seq;
     int n = snprintf(path, cap, "%s/heapprof.%d.%u.%s", hp_cfg.out, pid, seq, ext);
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
 int hp_output_write(const char *path, const void *data, size_t len) {
     if (make_dirs(hp_cfg.out)) {
-        hp_info("cannot create the profile directory %s (%s); set HEAPPROF_OUT to a writable "
-                "directory", hp_cfg.out, strerror(errno));
+        if (!already_reported())
+            hp_info("cannot create the profile directory %s (%s); set HEAPPROF_OUT to a writable "
+                    "directory", hp_cfg.out, strerror(errno));
         return -1;
     }
     char tmp[PATH_MAX + 32];
@@ -71,7 +86,8 @@ fail_unlink: {
     errno = saved;
 }
 fail:
-    hp_info("cannot write %s (%s); the earlier profile, if any, is kept", path, strerror(errno));
+    if (!already_reported())
+        hp_info("cannot write %s (%s); earlier profiles are kept", path, strerror(errno));
     return -1;
 }
 
