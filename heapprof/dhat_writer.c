@@ -148,6 +148,7 @@ void hp_dhat_write(hp_buf *b, const hp_dump_info *d, const hp_profile_snapshot *
     int64_t rate = space ? space->rate : d->rate;
     const char *what = space && space->what ? space->what : "";
     if (rate == 1) snprintf(mode, sizeof mode, "heapprof %s(every allocation)", what);
+    else if (rate <= 0) snprintf(mode, sizeof mode, "heapprof %s(sampling off)", what);
     else snprintf(mode, sizeof mode, "heapprof %s(sampled every %lld bytes on average)", what,
                   (long long)rate);
     hp_json_string(b, mode);
