@@ -14,6 +14,7 @@
 #include "log.h"
 #include "profile.h"
 #include "sampler.h"
+#include "stacks.h"
 #include "tags.h"
 #include "triggers.h"
 #include "version.h"
@@ -29,6 +30,7 @@ static atomic_int exit_dumped;
  * registered first and prepare handlers run in reverse. */
 static void fork_prepare(void) {
     hp_dump_lock();
+    hp_stacks_fork_prepare();
     hp_tags_lock();
     hp_profile_lock();
 }
@@ -36,10 +38,12 @@ static void fork_prepare(void) {
 static void fork_parent(void) {
     hp_profile_unlock();
     hp_tags_unlock();
+    hp_stacks_fork_parent();
     hp_dump_unlock();
 }
 
 static void fork_child(void) {
+    hp_stacks_fork_child();
     hp_profile_reset_lock();
     hp_tags_reset_lock();
     hp_dump_after_fork_child();

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -123,9 +124,36 @@ void hp_stacks_init(void) {
 
 static int is_ours(uintptr_t pc) { return pc >= self_lo && pc < self_hi; }
 
+/* libunwind keeps process-wide caches under its own locks. A fork while
+ * another thread is inside unw_backtrace would leave them locked in the
+ * child, whose first sample would then hang; so fork waits for captures in
+ * flight (writers first, so a busy full-mode process cannot starve it). */
+static pthread_rwlock_t capture_gate;
+static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
+
+static void gate_init(void) {
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&capture_gate, &attr);
+    pthread_rwlockattr_destroy(&attr);
+}
+
+void hp_stacks_fork_prepare(void) {
+    pthread_once(&gate_once, gate_init);
+    pthread_rwlock_wrlock(&capture_gate);
+}
+
+void hp_stacks_fork_parent(void) { pthread_rwlock_unlock(&capture_gate); }
+
+void hp_stacks_fork_child(void) { gate_init(); }
+
 int hp_stack_capture(uintptr_t *pcs, int max) {
     if (!unwinder_intact()) return 0;
+    pthread_once(&gate_once, gate_init);
+    pthread_rwlock_rdlock(&capture_gate);
     int n = unw_backtrace((void **)pcs, max + HP_OWN_FRAMES_MAX);
+    pthread_rwlock_unlock(&capture_gate);
     int skip = 0;
     while (skip < n && is_ours(pcs[skip])) skip++;
     int depth = n - skip < max ? n - skip : max;

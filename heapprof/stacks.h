@@ -33,6 +33,11 @@ int hp_stack_capture(uintptr_t *pcs, int max) __attribute__((visibility("hidden"
  * memory. Caller holds the profile lock. */
 hp_stack *hp_stack_intern(const uintptr_t *pcs, int depth) __attribute__((visibility("hidden")));
 
+/* Fork handling: fork waits for captures in flight (see stacks.c). */
+void hp_stacks_fork_prepare(void) __attribute__((visibility("hidden")));
+void hp_stacks_fork_parent(void) __attribute__((visibility("hidden")));
+void hp_stacks_fork_child(void) __attribute__((visibility("hidden")));
+
 /* Number of distinct stacks. Caller holds the profile lock. */
 uint32_t hp_stack_count(void) __attribute__((visibility("hidden")));
 

@@ -92,11 +92,13 @@ static void *background(void *arg) {
             atomic_store(&peak_pending, 0);
             heapprof_stats_t s;
             hp_counters_read(&s);
+            /* Only a peak dump moves the threshold: a spike freed before this
+             * (rate-limited) check must not lower the bar for the next one. */
             if ((int64_t)s.live_bytes >= __atomic_load_n(&hp_peak_trigger_at, __ATOMIC_RELAXED)) {
                 hp_dump("peak");
                 last_peak_dump = now_ns();
+                set_peak_threshold((int64_t)s.live_bytes);
             }
-            set_peak_threshold((int64_t)s.live_bytes);
         }
     }
     return NULL;
