@@ -93,5 +93,48 @@ traces=$(go tool pprof -traces -symbolize=none "$HP_TMP"/both/heapprof.*.final.g
 grep -q 'sim_cudaMallocManaged' <<<"$traces" || { echo "$traces" >&2; hp_fail "no stack in gpu.pb.gz at rate 0"; }
 grep -q 'main$' <<<"$traces" || hp_fail "gpu stack lacks main"
 
+# A libcupti without cuptiSubscribe_v2 (older CUDA): the plain call is used.
+rc=0
+env LD_PRELOAD="$HP_LIB" HEAPPROF_GPU=1 HEAPPROF_CUPTI_PATH="$HP_ROOT/build/tests/gpu/fake_v1/libcupti.so" \
+    HEAPPROF_OUT="$HP_TMP/v1" "$inject" "$HP_LIB" --alloc >"$HP_TMP/v1.out" 2>"$HP_TMP/v1.err" || rc=$?
+[[ $rc -eq 0 && -z $(hp_heapprof_lines "$HP_TMP/v1.err") ]] || hp_fail "cuptiSubscribe only: exit $rc: $(cat "$HP_TMP/v1.err")"
+got=$(gpu_stats "$HP_TMP/v1" exit)
+want='["HEAPPROF_GPU", 1114112, 2, 1118208, 3, ["main"], true]'
+[[ $got == "$want" ]] || hp_fail "cuptiSubscribe only: got $got, want $want"
+refused multiple_v1 'another CUPTI client is subscribed (CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED;' \
+    HEAPPROF_CUPTI_PATH="$HP_ROOT/build/tests/gpu/fake_v1/libcupti.so" FAKE_CUPTI_SUBSCRIBE=multiple
+
+# Four threads allocating and freeing at once, each under its own tag:
+# every count exact (each cudaMalloc/cudaFree also makes one driver call).
+rc=0
+env LD_PRELOAD="$HP_LIB" HEAPPROF_GPU=1 HEAPPROF_CUPTI_PATH="$HP_FAKE_CUPTI" HEAPPROF_OUT="$HP_TMP/thr" \
+    "$(hp_program gpu_threads)" >"$HP_TMP/thr.out" 2>"$HP_TMP/thr.err" || rc=$?
+[[ $rc -eq 0 && -z $(hp_heapprof_lines "$HP_TMP/thr.err") ]] || hp_fail "gpu_threads: exit $rc: $(cat "$HP_TMP/thr.err")"
+"$PY" - "$HP_TMP/thr" <<'PYEOF'
+import glob, json, sys
+THREADS, ROUNDS = 4, 500
+doc = [json.load(open(f)) for f in glob.glob(sys.argv[1] + "/heapprof.*.[0-9]*.stats.json")
+       if json.load(open(f))["reason"] == "threads"][0]
+g = doc["gpu"]
+size = lambda k: sum(1000 + 10 * k + i % 7 for i in range(ROUNDS))
+want_total = (0, 0, sum(size(k) for k in range(THREADS)), THREADS * ROUNDS)
+got_total = (g["live_bytes"], g["live_objects"], g["alloc_bytes"], g["alloc_objects"])
+want_tags = {"t%d" % k: (size(k), ROUNDS, 0, size(k), ROUNDS) for k in range(THREADS)}
+got_tags = {t["name"]: (t["alloc_bytes"], t["alloc_objects"], t["live_bytes"], t["freed_bytes"],
+                        t["freed_objects"]) for t in g["tags"]}
+ev = g["events"]
+want_ev = dict(failed_calls=0, nested_driver_calls=2 * THREADS * ROUNDS, unknown_frees=0,
+               reused_addresses=0, dropped=0)
+bad = []
+if got_total != want_total: bad.append("totals %r, want %r" % (got_total, want_total))
+if got_tags != want_tags: bad.append("tags %r, want %r" % (got_tags, want_tags))
+if ev != want_ev: bad.append("events %r, want %r" % (ev, want_ev))
+# each thread holds two blocks for a moment; how many threads overlap varies
+if g["peak_objects"] < 2 or g["peak_objects"] > 2 * THREADS:
+    bad.append("peak_objects %d outside [2, %d]" % (g["peak_objects"], 2 * THREADS))
+if bad: sys.exit("FAIL: gpu_threads: " + "; ".join(bad))
+print("--- gpu_threads: %d allocations on %d threads, exact" % (THREADS * ROUNDS, THREADS), file=sys.stderr)
+PYEOF
+
 # The toolkit's libcupti links and answers (heapprof itself only dlopens it).
 "$(hp_program gpu_cupti_link)" >&2 || hp_fail "gpu_cupti_link failed"

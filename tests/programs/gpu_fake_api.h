@@ -33,7 +33,7 @@ static int (*fake_enabled)(CUpti_CallbackDomain, CUpti_CallbackId);
 static CUcontext sim_context = FAKE_CONTEXT(0);
 static uint32_t sim_correlation;
 static uint64_t sim_next_address = 0x7f0000000000ull, sim_forced_address;
-static int sim_delivered; /* callbacks delivered, all threads (tests are sequential) */
+static int sim_delivered; /* callbacks delivered, all threads */
 
 /* Binds to the fake libcupti that heapprof loaded (HEAPPROF_CUPTI_PATH).
  * Returns 0, or -1 if it is not loaded. */
@@ -48,13 +48,12 @@ __attribute__((unused)) static int sim_init(void) {
 }
 
 static uint64_t sim_address(void) {
-    if (sim_forced_address) {
+    if (sim_forced_address) { /* single-threaded parts of tests only */
         uint64_t a = sim_forced_address;
         sim_forced_address = 0;
         return a;
     }
-    sim_next_address += 0x1000000;
-    return sim_next_address;
+    return __atomic_add_fetch(&sim_next_address, 0x1000000, __ATOMIC_RELAXED);
 }
 
 typedef struct sim_call {
@@ -83,7 +82,7 @@ NOINLINE static void sim_enter(sim_call *c, CUpti_CallbackDomain domain, CUpti_C
     c->data.contextUid = (uint32_t)((uintptr_t)sim_context & 0xffff);
     c->data.correlationData = &c->correlation_data;
     c->data.correlationId = ++sim_correlation;
-    sim_delivered += fake_fire(domain, cbid, &c->data);
+    __atomic_add_fetch(&sim_delivered, fake_fire(domain, cbid, &c->data), __ATOMIC_RELAXED);
 }
 
 NOINLINE static void sim_exit(sim_call *c, int status) {
@@ -93,7 +92,7 @@ NOINLINE static void sim_exit(sim_call *c, int status) {
         c->result.runtime = (cudaError_t)status;
     c->data.callbackSite = CUPTI_API_EXIT;
     c->data.context = sim_context;
-    sim_delivered += fake_fire(c->domain, c->cbid, &c->data);
+    __atomic_add_fetch(&sim_delivered, fake_fire(c->domain, c->cbid, &c->data), __ATOMIC_RELAXED);
 }
 
 /* ---- driver API ---- */

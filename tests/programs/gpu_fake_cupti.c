@@ -5,7 +5,8 @@
  * CUpti_CallbackData CUPTI passes (the real headers' layout, with
  * functionParams pointing at the real *_params structs).
  *
- * Built as a shared library by tests/gpu.mk (build/tests/gpu/fake/libcupti.so).
+ * Built as a shared library by tests/gpu.mk (build/tests/gpu/fake/libcupti.so,
+ * and without cuptiSubscribe_v2 as build/tests/gpu/fake_v1/libcupti.so).
  * FAKE_CUPTI_SUBSCRIBE selects how cuptiSubscribe answers: unset or "ok"
  * succeeds, "multiple" reports another subscriber (as under Nsight),
  * "unknown" fails as libcupti does without a driver.
@@ -43,6 +44,7 @@ API CUptiResult cuptiSubscribe(CUpti_SubscriberHandle *sub, CUpti_CallbackFunc f
     return CUPTI_SUCCESS;
 }
 
+#ifndef FAKE_CUPTI_NO_V2 /* built both ways: older libcupti has only cuptiSubscribe */
 API CUptiResult cuptiSubscribe_v2(CUpti_SubscriberHandle *sub, CUpti_CallbackFunc fn, void *ud,
                                   CUpti_SubscriberParams *params) {
     if (params && params->structSize < CUpti_SubscriberParams_STRUCT_SIZE)
@@ -56,6 +58,7 @@ API CUptiResult cuptiSubscribe_v2(CUpti_SubscriberHandle *sub, CUpti_CallbackFun
     }
     return r;
 }
+#endif
 
 API CUptiResult cuptiUnsubscribe(CUpti_SubscriberHandle sub) {
     if (sub != &the_subscriber || !subscribed) return CUPTI_ERROR_INVALID_PARAMETER;
