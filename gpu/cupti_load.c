@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "cupti_callback.h"
+#include "cupti_decode.h"
 #include "gpu.h"
 #include "gpu_frames.h"
 #include "gpu_table.h"
