@@ -25,3 +25,20 @@ ls "$out" >&2
 
 # The host profile is still there and still valid beside the GPU files.
 hp_check_stats "$out" "$prog" >/dev/null
+
+# The GPU DHAT file loads in Valgrind's own viewer (dh_view.html in jsdom),
+# every sort metric renders, and the top point ends with the [gpu:N] frame.
+hp_need node
+[[ -d $HP_ROOT/tests/node/node_modules/jsdom ]] ||
+    hp_fail "jsdom is not installed (bash scripts/deps.sh installs tests/node)"
+view=$(NODE_PATH=$HP_ROOT/tests/node/node_modules node "$HP_ROOT/tests/integration/lib/dhat_view.js" \
+    "$out"/heapprof.*.final.gpu.dhat.json) || { echo "$view" >&2; hp_fail "dh_view.html rejected gpu.dhat.json"; }
+"$PY" -c '
+import json, sys
+r = json.loads(sys.argv[1])
+bad = [m for m in r["metrics"] if m["status"].startswith("ERROR")]
+top = r["metrics"][0]["top"]
+if not r["ok"] or r["jsErrors"] or bad or not top or not top[-1].startswith("[gpu:"):
+    sys.exit("FAIL: dh_view.html on gpu.dhat.json: %r" % r)
+print("--- dh_view.html: %d metrics, top point %s" % (len(r["metrics"]), top[-2:]), file=sys.stderr)
+' "$view"
