@@ -12,6 +12,8 @@ int cmd_leaks(int argc, char **argv);
 int cmd_tags(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_flame(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
 
 /* "12.3 MiB", "512 B" into buf. */
 const char *fmt_bytes(char *buf, size_t cap, double bytes);

@@ -4,6 +4,7 @@
  * --fail-over makes growth of the total beyond a threshold exit 1. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "flame.h"
 #include "sites.h"
 
 #include <cjson/cJSON.h>
@@ -26,7 +27,8 @@ static void usage(FILE *out) {
                  "options:\n"
                  "  --fail-over X     exit 1 if the total grew by more than X: bytes (1MiB)\n"
                  "                    or a percentage of BASE's total (10%%)\n"
-                 "  -o OUT.pb.gz      also write NEW minus BASE as a pprof profile\n%s",
+                 "  -o OUT.pb.gz      also write NEW minus BASE as a pprof profile\n"
+                 "  --flame OUT       also draw a differential flame graph (.svg or .html)\n%s",
             view_help);
 }
 
@@ -58,7 +60,7 @@ static int write_difference(const site_table *t, const profile *now, const char 
 
 int cmd_diff(int argc, char **argv) {
     view_opts o = {.nodes = 20};
-    const char *paths[2] = {NULL, NULL}, *fail_over = NULL, *out = NULL;
+    const char *paths[2] = {NULL, NULL}, *fail_over = NULL, *out = NULL, *flame = NULL;
     int npaths = 0;
     for (int i = 1; i < argc; i++) {
         int r = view_option(&o, &i, argc, argv);
@@ -69,12 +71,13 @@ int cmd_diff(int argc, char **argv) {
             usage(stdout);
             return 0;
         }
-        if (!strcmp(a, "--fail-over") || !strcmp(a, "-o")) {
+        if (!strcmp(a, "--fail-over") || !strcmp(a, "-o") || !strcmp(a, "--flame")) {
             if (i + 1 >= argc) {
                 cli_error("diff: %s needs a value", a);
                 return 2;
             }
-            if (!strcmp(a, "-o")) out = argv[++i];
+            if (!strcmp(a, "--flame")) flame = argv[++i];
+            else if (!strcmp(a, "-o")) out = argv[++i];
             else fail_over = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             cli_error("diff: unknown option '%s'; see 'heapprof diff --help'", a);
@@ -191,6 +194,7 @@ int cmd_diff(int argc, char **argv) {
     }
     int rc = failed ? 1 : 0;
     if (out && write_difference(&t, now, out)) rc = 2;
+    if (flame && flame_write_diff(base, now, &o, mb, mn, flame)) rc = 2;
     sites_free(&t);
     profile_free(base);
     profile_free(now);
