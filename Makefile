@@ -35,8 +35,11 @@ LIB_OBJS := $(LIB_C_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRCS:%.cc=$(BUILD)/obj/
 CLI_SRCS := $(wildcard tools/*.c)
 # Code the CLI shares with the runtime: buffers, the protobuf encoder, JSON text.
 CLI_SHARED := heapprof/buf.c heapprof/protobuf.c heapprof/json_out.c heapprof/id_map.c
+# Pyroscope upload (heapprof push): the wire format and the libcurl POST are
+# shared with the runtime, which dlopens libcurl instead of linking it.
+CLI_SHARED += heapprof/pyroscope_wire.c heapprof/pyroscope_http.c
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(CLI_SHARED:heapprof/%.c=$(BUILD)/obj/cli-shared/%.o)
-CLI_LIBS := -lcjson -lz -lzstd -lm
+CLI_LIBS := -lcjson -lz -lzstd -lm -lcurl
 
 LIB := $(BUILD)/libheapprof.so
 CLI := $(BUILD)/heapprof

@@ -169,3 +169,26 @@ void hp_dump_after_fork_child(void) {
     seq_resumed = 0;
     next_seq = 0;
 }
+
+/* ---- for the Pyroscope export (heapprof/pyroscope.c) ---- */
+int hp_dump_pprof_now(hp_buf *out, hp_dump_adjust_fn adjust, void *arg, uint64_t *time_unix_ns,
+                      uint64_t *uptime_ns) {
+    hp_internal_enter();
+    pthread_mutex_lock(&dump_lock);
+    static hp_dump_info d; /* guarded by dump_lock, like hp_dump's */
+    memset(&d, 0, sizeof d);
+    d.reason = "pyroscope";
+    d.pid = (int)getpid();
+    d.time_unix_ns = clock_ns(CLOCK_REALTIME);
+    d.uptime_ns = hp_uptime_ns();
+    d.rate = hp_sampler_rate();
+    int rc = hp_profile_snapshot_take(&d.profile, d.uptime_ns);
+    if (rc == 0 && adjust) rc = adjust(&d.profile, arg);
+    if (rc == 0) hp_pprof_profile(out, &d);
+    hp_profile_snapshot_free(&d.profile);
+    pthread_mutex_unlock(&dump_lock);
+    hp_internal_leave();
+    *time_unix_ns = d.time_unix_ns;
+    *uptime_ns = d.uptime_ns;
+    return rc == 0 && !out->failed ? 0 : -1;
+}

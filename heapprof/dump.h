@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include "../include/heapprof.h"
+#include "internal_alloc.h"
 #include "profile.h"
 
 typedef struct hp_dump_info {
@@ -36,5 +37,14 @@ uint64_t hp_uptime_ns(void) __attribute__((visibility("hidden")));
 void hp_dump_lock(void) __attribute__((visibility("hidden")));
 void hp_dump_unlock(void) __attribute__((visibility("hidden")));
 void hp_dump_after_fork_child(void) __attribute__((visibility("hidden")));
+
+/* ---- for the Pyroscope export (heapprof/pyroscope.c) ----
+ * The gzipped pprof profile of the current state, without writing a file or
+ * taking a sequence number. `adjust` may change the snapshot first (alloc_*
+ * into differences). Serialised with dumps (symbolization needs that).
+ * Returns 0, or -1 when out of memory or when `adjust` returned nonzero. */
+typedef int (*hp_dump_adjust_fn)(hp_profile_snapshot *snapshot, void *arg);
+int hp_dump_pprof_now(hp_buf *out, hp_dump_adjust_fn adjust, void *arg, uint64_t *time_unix_ns,
+                      uint64_t *uptime_ns) __attribute__((visibility("hidden")));
 
 #endif

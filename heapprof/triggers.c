@@ -5,6 +5,7 @@
 #include "config.h"
 #include "dump.h"
 #include "log.h"
+#include "pyroscope.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -67,11 +68,15 @@ static void *background(void *arg) {
     uint64_t interval_ns = (uint64_t)(hp_cfg.interval * 1e9);
     uint64_t next_interval = interval_ns ? now_ns() + interval_ns : UINT64_MAX;
     uint64_t last_peak_dump = 0;
+    /* Pyroscope export (pyroscope.c): a schedule of its own, as it runs
+     * also when no interval dumps are configured */
+    uint64_t push_ns = hp_pyroscope_interval_ns();
+    uint64_t next_push = push_ns ? now_ns() + push_ns : UINT64_MAX;
     for (;;) {
         uint64_t now = now_ns();
         int timeout = -1;
-        if (next_interval != UINT64_MAX)
-            timeout = next_interval > now ? (int)((next_interval - now) / 1000000 + 1) : 0;
+        uint64_t next = next_interval < next_push ? next_interval : next_push;
+        if (next != UINT64_MAX) timeout = next > now ? (int)((next - now) / 1000000 + 1) : 0;
         if (atomic_load(&peak_pending) && now < last_peak_dump + PEAK_MIN_GAP_NS) {
             int gap = (int)((last_peak_dump + PEAK_MIN_GAP_NS - now) / 1000000 + 1);
             if (timeout < 0 || gap < timeout) timeout = gap;
@@ -87,6 +92,11 @@ static void *background(void *arg) {
         if (now >= next_interval) {
             hp_dump("interval");
             while (next_interval <= now) next_interval += interval_ns;
+        }
+        if (now >= next_push) {
+            hp_pyroscope_push();
+            now = now_ns(); /* an upload can take seconds: do not catch up in a burst */
+            while (next_push <= now) next_push += push_ns;
         }
         if (atomic_load(&peak_pending) && now >= last_peak_dump + PEAK_MIN_GAP_NS) {
             atomic_store(&peak_pending, 0);
@@ -128,7 +138,8 @@ static int start_thread(void) {
 }
 
 void hp_triggers_start(void) {
-    int want = hp_cfg.interval > 0 || hp_cfg.signal || hp_cfg.peak_dump > 0;
+    int want = hp_cfg.interval > 0 || hp_cfg.signal || hp_cfg.peak_dump > 0 ||
+               hp_pyroscope_interval_ns() > 0;
     if (!want) return;
     if (start_thread()) {
         hp_info("cannot start the background thread (%s); interval, signal and peak dumps are off",
@@ -161,5 +172,6 @@ void hp_triggers_after_fork_child(void) {
     wake_fd = -1;
     atomic_store(&signal_pending, 0);
     atomic_store(&peak_pending, 0);
+    hp_pyroscope_after_fork_child();
     if (start_thread()) running = 0;
 }

@@ -5,8 +5,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
+# libcurl4-openssl-dev: heapprof push links libcurl; the runtime dlopens
+# libcurl.so.4 (package libcurl4) only when HEAPPROF_PYROSCOPE_URL is set.
 build_pkgs=(build-essential pkg-config libmimalloc-dev libunwind-dev libxxhash-dev libzstd-dev
-            libcjson-dev zlib1g-dev libdw-dev libelf-dev)
+            libcjson-dev zlib1g-dev libdw-dev libelf-dev libcurl4-openssl-dev)
 lists=("$root/tests/integration/deps.txt")
 [[ ${1:-} == --bench ]] && lists+=("$root/bench/deps.txt")
 

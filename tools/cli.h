@@ -12,6 +12,7 @@ int cmd_leaks(int argc, char **argv);
 int cmd_tags(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_push(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 

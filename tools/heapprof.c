@@ -17,6 +17,7 @@ static const struct {
     {"tags", cmd_tags, "memory per attribution tag"},
     {"diff", cmd_diff, "what grew or shrank between two profiles (e.g. two builds)"},
     {"convert", cmd_convert, "convert between pprof, DHAT and collapsed stacks"},
+    {"push", cmd_push, "upload profiles to Grafana Pyroscope"},
     {"flame", cmd_flame, "flame graph of a profile as SVG or interactive HTML"},
     {"timeline", cmd_timeline, "live and peak memory over time from a run's stats files"},
 };
