@@ -108,23 +108,22 @@ static void registry_remove_locked(hp_thread *t) {
     t->next = t->prev = NULL;
 }
 
-/* Runs at thread exit, after C++ thread_local destructors. Other key
- * destructors may still allocate after this one, so it re-arms itself for
- * every pass glibc makes and retires the thread only on the last: from then
- * on each of its calls goes straight to the totals. */
+/* Runs at thread exit, after C++ thread_local destructors. The thread
+ * leaves the registry at once (its TLS is about to be freed) and is marked
+ * retired: whatever later destructors and glibc's own teardown still
+ * allocate or free goes straight to the totals, so nothing is lost and no
+ * pass counting is needed. (A thread whose very first heap call happens in
+ * glibc's last destructor pass is never seen here; that needs a first
+ * allocation after every other key's cleanup, which no known library does.) */
 static void on_thread_exit(void *arg) {
     hp_thread *t = arg;
     t->busy++;
     t->no_sample = 1; /* libraries sampling relies on are tearing down too */
     hp_flush(t);
-    if (++t->exit_passes < PTHREAD_DESTRUCTOR_ITERATIONS) {
-        pthread_setspecific(exit_key, t);
-    } else {
-        pthread_mutex_lock(&registry_lock);
-        registry_remove_locked(t);
-        pthread_mutex_unlock(&registry_lock);
-        t->mode = HP_THREAD_RETIRED;
-    }
+    pthread_mutex_lock(&registry_lock);
+    registry_remove_locked(t);
+    pthread_mutex_unlock(&registry_lock);
+    t->mode = HP_THREAD_RETIRED;
     t->busy--;
     hp_arm(t);
 }

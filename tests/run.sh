@@ -29,8 +29,9 @@ run_one() { # name, command...
     rm -rf "$tmp"
 }
 
-for t in "$root"/build/tests/unit/*; do
-    [[ -x $t ]] || continue
+for src in "$root"/tests/unit/*.c; do
+    t=$root/build/tests/unit/$(basename "$src" .c)
+    [[ -x $t ]] || { echo "unit test not built: $t" >&2; failed=$((failed + 1)); continue; }
     run_one "unit/$(basename "$t")" env LD_PRELOAD="$HP_LIB" HEAPPROF_OUT="/tmp/heapprof-unit-$$" "$t"
 done
 for t in "$root"/tests/integration/*.sh; do
