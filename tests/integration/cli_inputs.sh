@@ -131,4 +131,24 @@ assert 0 <= rows["main.grow"]["flat"] - 3000 * 4096 <= 3000 * 32, rows["main.gro
 import json, sys
 rows = {r["function"]: r for r in json.load(sys.stdin)["functions"]}
 assert rows["churn"]["flat"] == 20000 * 1000, rows["churn"]'
+# diff works on third-party inputs too: two Valgrind DHAT runs that leak
+# different amounts, and a Go profile against itself
+valgrind -q --tool=dhat --dhat-out-file=dhat2.out ./leaky 1500 >/dev/null 2>&1
+"$HP_CLI" diff --json --metric inuse_space dhat.out dhat2.out >vgdiff.json || true
+"$PY" - vgdiff.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+top = d["sites"][0]
+assert top["site"].startswith("make_node"), top
+assert top["delta"] == 1000 * 200, top      # 1000 more blocks of 200 requested bytes
+PY
+"$HP_CLI" diff --json go.pb.gz go.pb.gz | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["delta"] == 0 and d["sites"], d'
+"$HP_CLI" leaks --json go.pb.gz >goleaks.json || true # exit 1: memory remains, as it should
+"$PY" -c '
+import json
+d = json.load(open("goleaks.json"))
+assert d["leaks"][0]["stack"][0].startswith("main.grow"), d["leaks"][0]'
 echo "cli_inputs: ok"
