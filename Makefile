@@ -8,7 +8,7 @@ WARN := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=gnu11 -O2 -g -fno-omit-frame-pointer $(WARN) -MMD -MP
 # The preloaded library: hidden by default, initial-exec TLS (it is loaded at
 # start-up), and no compiler assumptions about the malloc family it defines.
-LIB_FLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+LIB_FLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec -fno-plt \
              -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
 LIB_CFLAGS := $(BASE_CFLAGS) $(LIB_FLAGS)
 LIB_CXXFLAGS := -std=gnu++17 -O2 -g -fno-omit-frame-pointer $(WARN) -MMD -MP $(LIB_FLAGS)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sampler_hooks.h"
+#include "usable_size.h"
 
 
 __thread hp_thread hp_self __attribute__((tls_model("initial-exec")));
@@ -146,6 +147,7 @@ static void fork_child(void) {
 }
 
 static void init_once_body(void) {
+    hp_usable_table_init();
     pthread_key_create(&exit_key, on_thread_exit);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

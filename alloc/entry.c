@@ -11,6 +11,7 @@
 #include "counters.h"
 #include "mi_aligned.h"
 #include "sampled_pages.h"
+#include "usable_size.h"
 
 #include <errno.h>
 #include <mimalloc.h>
@@ -27,7 +28,7 @@ static inline void *allocate(size_t n, size_t alignment, int zero) {
         errno = ENOMEM;
         return NULL;
     }
-    hp_count_alloc(t, mi_usable_size(p));
+    hp_count_alloc(t, alignment ? mi_usable_size(p) : hp_usable_of_fresh(p, n));
     return p;
 }
 
