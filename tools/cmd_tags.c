@@ -38,7 +38,8 @@ static cJSON *read_stats(const char *path) {
 static cJSON *sibling_stats(const char *path) {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    if (strncmp(base, "heapprof.", 9)) return NULL;
+    /* a GPU profile's tags are its own, not the host heap's in stats.json */
+    if (strncmp(base, "heapprof.", 9) || strstr(base, ".gpu.")) return NULL;
     const char *dot = strchr(base + 9, '.');
     dot = dot ? strchr(dot + 1, '.') : NULL;
     if (!dot) return NULL;
