@@ -37,6 +37,7 @@ fi
 # Node.js: this machine image ships its own node and npm (not Debian's
 # packages, which would conflict with them); install Debian's only if absent.
 if ! command -v npm >/dev/null 2>&1; then
+    [[ ${#missing[@]} -eq 0 ]] && $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
     echo "deps: installed nodejs npm"
 fi
