@@ -89,8 +89,15 @@ static bool read_small(const char *path, char *buf, size_t cap) {
     return true;
 }
 
+/* Off unless HEAPPROF_THP_ARENA=1: the arena is address space reserved up
+ * front, so allocations served from it do not grow the address space, and a
+ * program that later lowers RLIMIT_AS (to make its own allocations fail, as
+ * tests/programs/cxx_operators.cc does) sees them succeed instead. Changing
+ * what a program sees outweighs the speed on huge blocks. */
 static bool arena_wanted(void) {
     char buf[128];
+    const char *opt_in = getenv("HEAPPROF_THP_ARENA");
+    if (!opt_in || strcmp(opt_in, "1")) return false;
     if (sizeof(void *) < 8) return false;
     if (getenv("MIMALLOC_RESERVE_OS_MEMORY") || getenv("MIMALLOC_RESERVE_HUGE_OS_PAGES"))
         return false;

@@ -84,6 +84,7 @@ skipped=()
 config   glibc             -
 config   mimalloc          "$MIMALLOC"  LD_PRELOAD="$MIMALLOC"
 config   heapprof-off      "$HEAPPROF"  LD_PRELOAD="$HEAPPROF" HEAPPROF_RATE=0 HEAPPROF_OUT=@OUT@
+optional heapprof-thp      "$HEAPPROF"  LD_PRELOAD="$HEAPPROF" HEAPPROF_RATE=0 HEAPPROF_THP_ARENA=1 HEAPPROF_OUT=@OUT@
 optional heapprof          "$HEAPPROF"  LD_PRELOAD="$HEAPPROF" HEAPPROF_OUT=@OUT@
 optional heapprof-64k      "$HEAPPROF"  LD_PRELOAD="$HEAPPROF" HEAPPROF_RATE=65536 HEAPPROF_OUT=@OUT@
 optional heapprof-full     "$HEAPPROF"  LD_PRELOAD="$HEAPPROF" HEAPPROF_RATE=1 HEAPPROF_OUT=@OUT@

@@ -249,6 +249,11 @@ int hp_config_set(const char *key, const char *value, const char *origin) {
         snprintf(fallback, sizeof fallback, "the usual CUDA locations");
         if (copy_string(value, hp_cfg.cupti_path, sizeof hp_cfg.cupti_path, 1))
             BAD("give an absolute path to libcupti.so");
+    } else if (!strcmp(key, "thp_arena")) {
+        /* read directly by alloc/mi_tuning.c at start-up; only validated here */
+        snprintf(fallback, sizeof fallback, "0 (off)");
+        int on;
+        if (parse_bool(value, &on)) BAD("give 1 or 0");
     } else if (!strcmp(key, "config")) {
         return 0; /* only meaningful in the environment; handled by hp_config_load */
     } else {
