@@ -52,13 +52,11 @@ typedef struct hp_thread {
     uint64_t prng[2];    /* sampler's generator */
     uint32_t mode;
     uint32_t busy;        /* reentrancy guard for the slow path */
-    uint32_t exit_passes; /* destructor passes seen at thread exit */
     uint32_t internal;    /* >0 while the profiler itself allocates on this thread */
     uint32_t no_sample;   /* set once the thread (or process) is shutting down */
     uint32_t sampler_gen; /* sampler configuration this thread was armed with */
     uint32_t tag;         /* current attribution tag (heapprof/tags.h) */
     uint32_t labels;      /* current label set */
-    void *tag_state;      /* per-thread tag stack (heapprof/tags.c) */
     struct hp_thread *next, *prev; /* registry of live threads */
 } hp_thread;
 

@@ -223,13 +223,7 @@ static void remove_live(live_entry *e) {
 
 /* Before a site changes: if the GPU total reached a new peak since the site
  * last changed, its current values are its values at that peak. */
-static void settle_peak(gpu_site *s) {
-    if (s->peak_epoch == peak_epoch) return;
-    s->v.gpeak_bytes = s->v.inuse_bytes;
-    s->v.gpeak_objs = s->v.inuse_objs;
-    s->v.gpeak_req_bytes = s->v.inuse_req_bytes;
-    s->peak_epoch = peak_epoch;
-}
+static void settle_peak(gpu_site *s) { hp_site_settle_peak(&s->v, &s->peak_epoch, peak_epoch); }
 
 static uint32_t device_index(int32_t device) {
     return device >= 0 && device < HP_GPU_MAX_DEVICES ? (uint32_t)device + 1 : 0;
@@ -387,14 +381,7 @@ static int copy_sites(hp_gpu_snapshot *out, uint64_t now_ns) {
         o->stack = s->stack;
         o->tag = s->tag;
         o->labels = s->labels;
-        o->v = s->v;
-        /* live blocks count their lifetime up to now */
-        o->v.lifetime_ns += s->v.inuse_objs * (double)now_ns - s->live_start_sum;
-        if (s->peak_epoch != peak_epoch) {
-            o->v.gpeak_bytes = s->v.inuse_bytes;
-            o->v.gpeak_objs = s->v.inuse_objs;
-            o->v.gpeak_req_bytes = s->v.inuse_req_bytes;
-        }
+        o->v = hp_site_values_at(&s->v, s->live_start_sum, s->peak_epoch, peak_epoch, now_ns);
         out->attrs[k] = (hp_gpu_site_attr){s->device, s->kind};
     }
     return 0;

@@ -111,15 +111,7 @@ static hp_tag_estimate *tag_slot(uint32_t tag) {
     return &tag_est[tag];
 }
 
-/* Before a site changes: if the sampled total has reached a new peak since
- * the site last changed, its current values are its values at that peak. */
-static void settle_peak(site *s) {
-    if (s->peak_epoch == peak_epoch) return;
-    s->v.gpeak_bytes = s->v.inuse_bytes;
-    s->v.gpeak_objs = s->v.inuse_objs;
-    s->v.gpeak_req_bytes = s->v.inuse_req_bytes;
-    s->peak_epoch = peak_epoch;
-}
+static void settle_peak(site *s) { hp_site_settle_peak(&s->v, &s->peak_epoch, peak_epoch); }
 
 int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag, uint32_t labels,
                    size_t usable, size_t requested, double w, uint64_t now_ns) {
@@ -151,8 +143,6 @@ int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag,
     s->v.inuse_bytes += bytes;
     s->v.inuse_var_bytes += var_bytes;
     s->v.inuse_var_objs += var_objs;
-    s->v.alloc_var_bytes += var_bytes;
-    s->v.alloc_var_objs += var_objs;
     s->v.samples++;
     s->live_weighted_start += w * (double)now_ns;
     s->v.alloc_req_bytes += w * (double)requested;
@@ -263,14 +253,7 @@ int hp_profile_snapshot_take(hp_profile_snapshot *out, uint64_t now_ns) {
         o->stack = s->stack;
         o->tag = s->tag;
         o->labels = s->labels;
-        o->v = s->v;
-        /* live blocks count their lifetime up to now: sum of w * (now - t_alloc) */
-        o->v.lifetime_ns += s->v.inuse_objs * (double)now_ns - s->live_weighted_start;
-        if (s->peak_epoch != peak_epoch) {
-            o->v.gpeak_bytes = s->v.inuse_bytes;
-            o->v.gpeak_objs = s->v.inuse_objs;
-            o->v.gpeak_req_bytes = s->v.inuse_req_bytes;
-        }
+        o->v = hp_site_values_at(&s->v, s->live_weighted_start, s->peak_epoch, peak_epoch, now_ns);
     }
     if (tag_cap) memcpy(out->tags, tag_est, tag_cap * sizeof *tag_est);
     out->ntags = tag_cap;

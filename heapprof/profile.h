@@ -28,11 +28,35 @@ typedef struct hp_site_values {
     double gpeak_objs, gpeak_bytes;   /* alive when the sampled total was at its peak */
     double lifetime_ns;               /* sum of w * lifetime; live blocks count up to now */
     double inuse_var_bytes, inuse_var_objs; /* variance of the inuse estimates */
-    double alloc_var_bytes, alloc_var_objs; /* variance of the alloc estimates */
     /* The same in requested bytes (what the program asked for), as DHAT counts */
     double alloc_req_bytes, inuse_req_bytes, peak_req_bytes, peak_req_objs, gpeak_req_bytes;
     uint64_t samples;                 /* sampled blocks, unweighted */
 } hp_site_values;
+
+/* The global-peak bookkeeping both the host and the GPU tables use: a table
+ * keeps a peak epoch that grows whenever its total reaches a new maximum,
+ * and each site the epoch at which it last saved its at-peak values. Before
+ * a site changes, its current values are its values at the latest peak if
+ * its epoch is older. */
+static inline void hp_site_settle_peak(hp_site_values *v, uint64_t *site_epoch, uint64_t epoch) {
+    if (*site_epoch == epoch) return;
+    v->gpeak_bytes = v->inuse_bytes;
+    v->gpeak_objs = v->inuse_objs;
+    v->gpeak_req_bytes = v->inuse_req_bytes;
+    *site_epoch = epoch;
+}
+
+/* A site's values as a snapshot shows them at now_ns: live blocks' lifetimes
+ * run up to now (live_start_sum = sum of w * t_alloc over live blocks), and
+ * a site untouched since the latest peak is still at its at-peak values. */
+static inline hp_site_values hp_site_values_at(const hp_site_values *v, double live_start_sum,
+                                               uint64_t site_epoch, uint64_t epoch,
+                                               uint64_t now_ns) {
+    hp_site_values o = *v;
+    o.lifetime_ns += v->inuse_objs * (double)now_ns - live_start_sum;
+    hp_site_settle_peak(&o, &site_epoch, epoch);
+    return o;
+}
 
 typedef struct hp_site_snapshot {
     const hp_stack *stack; /* immutable once interned; never freed */
