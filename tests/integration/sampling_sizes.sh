@@ -17,21 +17,8 @@ prog=$(hp_program sampling_sizes)
 runs=${HP_SAMPLING_RUNS:-64}
 rate=524288
 
-one_run() { # seed
-    local d=$HP_TMP/runs/$1 rc=0
-    mkdir -p "$d"
-    env LD_PRELOAD="$HP_LIB" HEAPPROF_OUT="$d/prof" HEAPPROF_FORMAT=stats HEAPPROF_RATE=$rate \
-        HEAPPROF_SEED="$1" "$prog" >"$d/stdout" 2>"$d/stderr" </dev/null || rc=$?
-    echo "$rc" >"$d/rc"
-}
-
 start=$SECONDS
-jobs_max=$(($(nproc) * 2)) # the exit dump's fsync leaves a core idle for a while
-for seed in $(seq 1 "$runs"); do
-    one_run "$seed" &
-    while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
-done
-wait
+hp_seed_runs "$prog" "$rate" "$runs"
 hp_note "$runs runs in $((SECONDS - start)) s"
 
 "$PY" "$HP_ROOT/tests/integration/lib/sampling_check.py" sizes "$HP_TMP/runs" "$rate"

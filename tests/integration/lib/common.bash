@@ -192,3 +192,25 @@ hp_run_how() {
     printf '%s => %s\n' "$*" "$(cat "$how")" >>"$HP_TMP/status.$HP_MODE"
     printf '%s: %s\n' "$*" "$(cat "$how")"
 }
+
+# hp_seed_runs PROG RATE RUNS [ARGS...] : runs PROG RUNS times under heapprof
+# (stats files only, HEAPPROF_SEED=1..RUNS, in parallel), each in
+# $HP_TMP/runs/<seed>/ with stdout, stderr, rc and prof/. For the sampling
+# statistics tests, which check the spread across seeds.
+hp_seed_runs() {
+    local prog=$1 rate=$2 runs=$3 seed
+    shift 3
+    local jobs_max=$(($(nproc) * 2)) # the exit dump's fsync leaves a core idle for a while
+    for seed in $(seq 1 "$runs"); do
+        (
+            d=$HP_TMP/runs/$seed rc=0
+            mkdir -p "$d"
+            env LD_PRELOAD="$HP_LIB" HEAPPROF_OUT="$d/prof" HEAPPROF_FORMAT=stats \
+                HEAPPROF_RATE="$rate" HEAPPROF_SEED="$seed" "$prog" "$@" \
+                >"$d/stdout" 2>"$d/stderr" </dev/null || rc=$?
+            echo "$rc" >"$d/rc"
+        ) &
+        while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
+    done
+    wait
+}
