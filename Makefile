@@ -11,8 +11,11 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -fno-omit-frame-pointer $(WARN) -MMD -MP
 LIB_FLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec -fno-plt \
              -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
 LIB_CFLAGS := $(BASE_CFLAGS) $(LIB_FLAGS)
-LIB_CXXFLAGS := -std=gnu++17 -O2 -g -fno-omit-frame-pointer $(WARN) -MMD -MP $(LIB_FLAGS)
-LIB_LIBS := -lmimalloc -lunwind -ldw -lelf -lz -lzstd -lpthread -ldl -lm
+# The entry points are leaf wrappers around mimalloc: no frame pointer (no
+# profiler here walks frame pointers; libunwind reads the CFI) and no SLP
+# vectorisation (GCC packs unrelated counter updates into SSE, costing more).
+FAST_PATH_FLAGS := -fomit-frame-pointer -fno-tree-slp-vectorize
+LIB_LIBS := -lmimalloc -lunwind -lz -lzstd -lpthread -ldl -lm
 
 # GPU memory (gpu/, docs/gpu.md): built against the CUPTI headers of the CUDA
 # toolkit when there is one; libcupti itself is dlopen'd at run time, never
@@ -29,8 +32,7 @@ $(info heapprof: no CUDA toolkit ($(CUDA_HOME)/include/cupti.h not found): build
 endif
 
 LIB_C_SRCS := $(wildcard alloc/*.c heapprof/*.c) $(GPU_SRCS)
-LIB_CXX_SRCS := $(wildcard alloc/*.cc)
-LIB_OBJS := $(LIB_C_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRCS:%.cc=$(BUILD)/obj/%.o)
+LIB_OBJS := $(LIB_C_SRCS:%.c=$(BUILD)/obj/%.o)
 
 CLI_SRCS := $(wildcard tools/*.c)
 # Code the CLI shares with the runtime: buffers, the protobuf encoder, JSON text.
@@ -50,9 +52,8 @@ all: $(LIB) $(CLI)
 $(BUILD)/obj/alloc/%.o: alloc/%.c
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
-$(BUILD)/obj/alloc/%.o: alloc/%.cc
-	@mkdir -p $(@D)
-	$(CXX) $(LIB_CXXFLAGS) -c $< -o $@
+$(BUILD)/obj/alloc/entry.o: LIB_CFLAGS += $(FAST_PATH_FLAGS)
+$(BUILD)/obj/alloc/cxx_operators.o: LIB_CFLAGS += $(FAST_PATH_FLAGS) -fexceptions
 $(BUILD)/obj/heapprof/%.o: heapprof/%.c
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
@@ -67,7 +68,7 @@ $(BUILD)/obj/cli-shared/%.o: heapprof/%.c
 	$(CC) $(BASE_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
-	$(CXX) -shared -o $@ $^ $(LIB_LIBS) -Wl,-z,nodelete -Wl,-z,now -Wl,--no-undefined \
+	$(CC) -shared -o $@ $^ $(LIB_LIBS) -Wl,-z,nodelete -Wl,-z,now -Wl,--no-undefined \
 	    -Wl,-soname,libheapprof.so
 
 $(CLI): $(CLI_OBJS)
@@ -90,7 +91,7 @@ install: all
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/heapprof.pc
 
 format:
-	clang-format -i $(LIB_C_SRCS) $(LIB_CXX_SRCS) $(CLI_SRCS) include/*.h alloc/*.h heapprof/*.h gpu/*.h \
+	clang-format -i $(LIB_C_SRCS) $(CLI_SRCS) include/*.h alloc/*.h heapprof/*.h gpu/*.h \
 	    $(wildcard tools/*.h tests/unit/*.c tests/unit/*.h tests/programs/*.c \
 	    tests/programs/*.cc bench/*.c)
 

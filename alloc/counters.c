@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "counters.h"
+#include "mi_layout.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -148,6 +149,7 @@ static void fork_child(void) {
 
 static void init_once_body(void) {
     hp_usable_table_init();
+    hp_mi_layout_init();
     pthread_key_create(&exit_key, on_thread_exit);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

@@ -41,6 +41,8 @@ void *hp_alloc_slow(hp_thread *t, size_t n, size_t alignment, int zero) HP_HIDDE
 void *hp_realloc_slow(hp_thread *t, void *p, size_t n) HP_HIDDEN;
 void hp_free_sampled(hp_thread *t, void *p) HP_HIDDEN;
 void hp_free_slow(hp_thread *t) HP_HIDDEN;
+/* Sets errno to ENOMEM and returns NULL (kept out of line: errno is a call). */
+void *hp_alloc_failed(void) HP_HIDDEN;
 
 /* Stops sampling on the calling thread (exit dump started). */
 void hp_thread_stop_sampling(void) HP_HIDDEN;

@@ -8,10 +8,7 @@
  * platform were written against.
  */
 #define _GNU_SOURCE
-#include "counters.h"
-#include "mi_aligned.h"
-#include "sampled_pages.h"
-#include "usable_size.h"
+#include "fast_path.h"
 
 #include <errno.h>
 #include <mimalloc.h>
@@ -19,31 +16,22 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The fast path: the countdown has room, so the block is not sampled. */
-static inline void *allocate(size_t n, size_t alignment, int zero) {
-    hp_thread *t = &hp_self;
+void *hp_alloc_general(hp_thread *t, size_t n, size_t alignment, int zero) {
     if (hp_alloc_is_slow(t, n)) return hp_alloc_slow(t, n, alignment, zero);
     void *p = alignment ? hp_mi_malloc_aligned(n, alignment) : zero ? mi_zalloc(n) : mi_malloc(n);
     if (HP_UNLIKELY(p == NULL)) {
         errno = ENOMEM;
         return NULL;
     }
-    hp_count_alloc(t, alignment ? mi_usable_size(p) : hp_usable_of_fresh(p, n));
+    size_t usable = 0;
+    if (!alignment && n <= HP_TABLE_MAX_REQUEST) usable = hp_usable_of_request(n);
+    hp_count_alloc(t, usable ? usable : hp_usable_of_block(p));
     return p;
 }
 
-static inline void release(void *p) {
-    if (HP_UNLIKELY(p == NULL)) return;
-    hp_thread *t = &hp_self;
-    if (hp_maybe_sampled(p)) {
-        hp_free_sampled(t, p);
-        return;
-    }
-    if (hp_count_free(t, mi_usable_size(p))) hp_free_slow(t);
-    mi_free(p);
+static inline int is_pow2(size_t x) {
+    return x != 0 && (x & (x - 1)) == 0;
 }
-
-static inline int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
 static size_t page_size(void) {
     static size_t cached;
@@ -60,12 +48,20 @@ static size_t memalign_alignment(size_t alignment) {
     return alignment;
 }
 
-static void *aligned(size_t alignment, size_t size) { return allocate(size, alignment, 0); }
+static void *aligned(size_t alignment, size_t size) {
+    return hp_alloc_general(&hp_self, size, alignment, 0);
+}
 
-HP_EXPORT void *malloc(size_t size) { return allocate(size, 0, 0); }
+HP_EXPORT void *malloc(size_t size) {
+    return hp_allocate(size);
+}
 
-HP_EXPORT void free(void *p) { release(p); }
-HP_EXPORT void cfree(void *p) { release(p); }
+HP_EXPORT void free(void *p) {
+    hp_release(p);
+}
+HP_EXPORT void cfree(void *p) {
+    hp_release(p);
+}
 
 HP_EXPORT void *calloc(size_t n, size_t size) {
     size_t total;
@@ -73,25 +69,25 @@ HP_EXPORT void *calloc(size_t n, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    return allocate(total, 0, 1);
+    return hp_alloc_general(&hp_self, total, 0, 1);
 }
 
 HP_EXPORT void *realloc(void *p, size_t size) {
     if (p == NULL) return malloc(size);
     if (size == 0) { /* glibc frees and returns NULL */
-        release(p);
+        hp_release(p);
         return NULL;
     }
     hp_thread *t = &hp_self;
     if (hp_maybe_sampled(p) || hp_alloc_is_slow(t, size)) return hp_realloc_slow(t, p, size);
-    size_t old_usable = mi_usable_size(p);
+    size_t old_usable = hp_usable_of_block(p);
     void *q = mi_realloc(p, size);
     if (HP_UNLIKELY(q == NULL)) { /* p is untouched and still counted */
         errno = ENOMEM;
         return NULL;
     }
     if (hp_count_free(t, old_usable)) hp_free_slow(t);
-    hp_count_alloc(t, mi_usable_size(q));
+    hp_count_alloc(t, hp_usable_of_block(q));
     return q;
 }
 
@@ -131,7 +127,9 @@ HP_EXPORT void *memalign(size_t alignment, size_t size) {
     return aligned(a, size);
 }
 
-HP_EXPORT void *valloc(size_t size) { return aligned(page_size(), size); }
+HP_EXPORT void *valloc(size_t size) {
+    return aligned(page_size(), size);
+}
 
 HP_EXPORT void *pvalloc(size_t size) {
     size_t page = page_size(), rounded;
@@ -143,17 +141,19 @@ HP_EXPORT void *pvalloc(size_t size) {
     return aligned(page, rounded ? rounded : page);
 }
 
-HP_EXPORT size_t malloc_usable_size(void *p) { return p ? mi_usable_size(p) : 0; }
+HP_EXPORT size_t malloc_usable_size(void *p) {
+    return p ? hp_usable_of_block(p) : 0;
+}
 
 /* C23. The size hints are not trusted: a wrong one must not corrupt the heap. */
 HP_EXPORT void free_sized(void *p, size_t size) {
     (void)size;
-    release(p);
+    hp_release(p);
 }
 
 HP_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size) {
     (void)alignment, (void)size;
-    release(p);
+    hp_release(p);
 }
 
 /* glibc's internal names: some programs and libraries call them directly,
@@ -178,11 +178,13 @@ HP_EXPORT void *_aligned_malloc(size_t size, size_t alignment) {
     return aligned_alloc(alignment, size);
 }
 
-HP_EXPORT void vfree(void *p) { release(p); }
+HP_EXPORT void vfree(void *p) {
+    hp_release(p);
+}
 
 HP_EXPORT void *reallocf(void *p, size_t size) {
     void *q = realloc(p, size);
-    if (!q && size) release(p); /* BSD: the old block is freed on failure */
+    if (!q && size) hp_release(p); /* BSD: the old block is freed on failure */
     return q;
 }
 
@@ -192,7 +194,7 @@ HP_EXPORT int reallocarr(void *ptr_to_ptr, size_t n, size_t size) {
     int saved = errno;
     if (__builtin_mul_overflow(n, size, &total)) return EOVERFLOW;
     if (total == 0) { /* NetBSD: frees and stores NULL */
-        release(*slot);
+        hp_release(*slot);
         *slot = NULL;
         return 0;
     }
@@ -207,6 +209,9 @@ HP_EXPORT int reallocarr(void *ptr_to_ptr, size_t n, size_t size) {
     return 0;
 }
 
-HP_EXPORT size_t malloc_size(const void *p) { return p ? mi_usable_size(p) : 0; }
-HP_EXPORT size_t malloc_good_size(size_t size) { return mi_good_size(size); }
-
+HP_EXPORT size_t malloc_size(const void *p) {
+    return p ? hp_usable_of_block(p) : 0;
+}
+HP_EXPORT size_t malloc_good_size(size_t size) {
+    return mi_good_size(size);
+}

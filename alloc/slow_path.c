@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "counters.h"
 #include "mi_aligned.h"
+#include "mi_layout.h"
 #include "sampled_pages.h"
 #include "sampler_hooks.h"
 
@@ -49,13 +50,14 @@ static void leave(hp_thread *t) {
 /* After a block is allocated: count it, and record it if sampled or if it
  * is the profiler's own. */
 static void allocated(hp_thread *t, void *p, size_t n, int sample) {
-    size_t usable = mi_usable_size(p);
+    size_t usable = hp_usable_of_block(p);
     hp_count_alloc(t, usable);
     if (sample) hp_sampler_on_alloc(t, p, usable, n);
     /* Inside a sample's own slow path (busy > 1): libunwind allocating caches
      * that may be freed anywhere later. Dumps allocate and free their own
      * memory within the dump, so they need no tracking. */
-    else if (t->internal && t->busy > 1) hp_sampler_on_internal_alloc(p, usable);
+    else if (t->internal && t->busy > 1)
+        hp_sampler_on_internal_alloc(p, usable);
 }
 
 /* Before a possibly tracked block goes away: forget it, and if it was the
@@ -87,7 +89,7 @@ void hp_free_sampled(hp_thread *t, void *p) {
     t->busy++;
     if (t->mode == HP_THREAD_NEW) hp_register_thread(t);
     /* Forget it before mimalloc can hand the address out again. */
-    count_free(t, forget(t, p, mi_usable_size(p)));
+    count_free(t, forget(t, p, hp_usable_of_block(p)));
     mi_free(p);
     leave(t);
 }
@@ -104,7 +106,7 @@ void hp_free_slow(hp_thread *t) {
  * unrecorded (it is still counted). */
 void *hp_realloc_slow(hp_thread *t, void *p, size_t n) {
     int sample = enter_and_decide(t, n);
-    size_t old_usable = forget(t, p, mi_usable_size(p));
+    size_t old_usable = forget(t, p, hp_usable_of_block(p));
     void *q = mi_realloc(p, n);
     if (q) {
         count_free(t, old_usable);
@@ -113,4 +115,9 @@ void *hp_realloc_slow(hp_thread *t, void *p, size_t n) {
     leave(t);
     if (!q) errno = ENOMEM;
     return q;
+}
+
+void *hp_alloc_failed(void) {
+    errno = ENOMEM;
+    return NULL;
 }

@@ -19,12 +19,10 @@
 
 extern uint16_t hp_usable_by_words[HP_TABLE_MAX_REQUEST / 8 + 1] HP_HIDDEN;
 
-static inline size_t hp_usable_of_fresh(void *p, size_t n) {
-    if (HP_LIKELY(n <= HP_TABLE_MAX_REQUEST)) {
-        size_t u = __atomic_load_n(&hp_usable_by_words[(n + 7) >> 3], __ATOMIC_RELAXED);
-        if (HP_LIKELY(u != 0)) return u;
-    }
-    return mi_usable_size(p);
+/* The usable size mimalloc will give a request of n <= HP_TABLE_MAX_REQUEST
+ * bytes, or 0 if the table cannot say. */
+static inline size_t hp_usable_of_request(size_t n) {
+    return __atomic_load_n(&hp_usable_by_words[(n + 7) >> 3], __ATOMIC_RELAXED);
 }
 
 /* Fills the table; call once, before or while allocations run. */

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "../alloc/counters.h"
+#include "../alloc/mi_layout.h"
 #include "../alloc/mi_tuning.h"
 #include "../gpu/gpu.h"
 #include "config.h"
@@ -55,6 +56,9 @@ __attribute__((constructor)) static void runtime_start(void) {
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     hp_config_load();
     hp_log_set_level(hp_cfg.log_level);
+    hp_log(HP_LOG_DEBUG, "mimalloc %d: %s", mi_version(),
+           hp_mi_layout_ok ? "page layout verified, free() reads block sizes from it"
+                           : "page layout not verified, free() asks mi_usable_size()");
     hp_mi_tune();
     hp_tags_start(hp_cfg.tag);
     if (!hp_cfg.follow_exec) hp_exec_env_drop_preload();

@@ -1,0 +1,52 @@
+/*
+ * The allocation fast path, shared by the C entry points (entry.c) and the
+ * C++ operators (cxx_operators.c) so that operator new costs what malloc
+ * does, without a second call through the PLT.
+ *
+ * malloc of a small request looks its usable size up from the request
+ * (usable_size.h) before calling mimalloc, so only that one value is kept
+ * across the call.
+ * free reads the usable size from mimalloc's page (mi_layout.h) and ends in
+ * a tail call to mi_free.
+ */
+#ifndef HP_ALLOC_FAST_PATH_H
+#define HP_ALLOC_FAST_PATH_H
+
+#include "counters.h"
+#include "mi_aligned.h"
+#include "mi_layout.h"
+#include "sampled_pages.h"
+#include "usable_size.h"
+
+#include <errno.h>
+#include <mimalloc.h>
+
+/* Out of line: any size, alignment or zeroing, counted after the call. */
+void *hp_alloc_general(hp_thread *t, size_t n, size_t alignment, int zero) HP_HIDDEN;
+
+static inline void *hp_allocate(size_t n) {
+    hp_thread *t = &hp_self;
+    size_t usable;
+    if (HP_UNLIKELY((uint64_t)t->countdown <= n)) return hp_alloc_slow(t, n, 0, 0);
+    if (HP_UNLIKELY(n > HP_TABLE_MAX_REQUEST) ||
+        HP_UNLIKELY((usable = hp_usable_of_request(n)) == 0))
+        return hp_alloc_general(t, n, 0, 0);
+    t->countdown -= (int64_t)n;
+    void *p = mi_malloc(n);
+    if (HP_UNLIKELY(p == NULL)) return hp_alloc_failed();
+    hp_count_alloc(&hp_self, usable);
+    return p;
+}
+
+static inline void hp_release(void *p) {
+    if (HP_UNLIKELY(p == NULL)) return;
+    hp_thread *t = &hp_self;
+    if (hp_maybe_sampled(p)) {
+        hp_free_sampled(t, p);
+        return;
+    }
+    if (hp_count_free(t, hp_usable_of_block(p))) hp_free_slow(t);
+    mi_free(p);
+}
+
+#endif

@@ -1,0 +1,61 @@
+#include "mi_layout.h"
+
+#include "mi_aligned.h"
+
+uintptr_t hp_mi_layout_ok;
+
+/* What the reader would answer, without its huge/aligned fallback, so that
+ * the check also proves the flag and huge-block tests right. */
+static size_t read_layout(const void *p) {
+    uintptr_t segment = ((uintptr_t)p - 1) & ~HP_MI_SEGMENT_MASK;
+    const uint8_t *slice = (const uint8_t *)segment + HP_MI_SLICES_OFFSET +
+                           (((uintptr_t)p - segment) >> HP_MI_SLICE_SHIFT) * HP_MI_SLICE_BYTES;
+    const uint8_t *page = slice - *(const uint32_t *)(slice + HP_MI_PAGE_SLICE_OFFSET);
+    uint32_t block = *(const uint32_t *)(page + HP_MI_PAGE_BLOCK_SIZE);
+    if ((page[HP_MI_PAGE_FLAGS] & HP_MI_PAGE_HAS_ALIGNED) || block >= HP_MI_HUGE_BLOCK_SIZE)
+        return 0;
+    return block;
+}
+
+/* One block: the reader must agree with mimalloc, or (aligned pages) must
+ * decline. */
+static int agrees(void *p, int may_decline, int *declined) {
+    if (p == NULL) return 1;
+    size_t got = read_layout(p);
+    if (got == 0 && may_decline) ++*declined;
+    return got == mi_usable_size(p) || (may_decline && got == 0);
+}
+
+#define HP_CHECK_SLOTS 160
+
+void hp_mi_layout_init(void) {
+    if (mi_version() != HP_MI_LAYOUT_VERSION) return;
+    void *blocks[HP_CHECK_SLOTS];
+    int n = 0, ok = 1;
+    /* Every small and medium size class up to 64 KiB, one block each, then
+     * runs of one medium size so that blocks land in the later slices of a
+     * multi-slice page (found through slice_offset), then large and huge. */
+    for (size_t size = 8; size <= 65536 && n < 96; size += size / 4 + 8)
+        blocks[n++] = mi_malloc(size);
+    for (int i = 0; i < 24 && n < HP_CHECK_SLOTS; i++)
+        blocks[n++] = mi_malloc(24 * 1024);
+    static const size_t big[] = {200 << 10, 1 << 20, 5 << 20, 17 << 20};
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
+        blocks[n++] = mi_malloc(big[i]);
+    int declined = 0;
+    for (int i = 0; i < n; i++)
+        ok &= agrees(blocks[i], 0, &declined);
+    int plain = n;
+    /* Aligned blocks mark their page; the reader must then hand over. */
+    static const size_t align[][2] = {{100, 64}, {3000, 4096}, {70000, 65536}, {40, 256}};
+    for (size_t i = 0; i < sizeof align / sizeof align[0]; i++)
+        blocks[n++] = hp_mi_malloc_aligned(align[i][0], align[i][1]);
+    for (int i = plain; i < n; i++)
+        ok &= agrees(blocks[i], 1, &declined);
+    /* At least one interior pointer must have been recognised, or the flag
+     * test above proved nothing. */
+    ok &= declined > 0;
+    for (int i = 0; i < n; i++)
+        mi_free(blocks[i]);
+    if (ok) __atomic_store_n(&hp_mi_layout_ok, 1, __ATOMIC_RELAXED);
+}
