@@ -58,7 +58,7 @@ typedef struct hp_thread {
     uint32_t tag;         /* current attribution tag (heapprof/tags.h) */
     uint32_t labels;      /* current label set */
     struct hp_thread *next, *prev; /* registry of live threads */
-} hp_thread;
+} __attribute__((aligned(64))) hp_thread; /* the fast-path fields share one cache line */
 
 extern __thread hp_thread hp_self __attribute__((tls_model("initial-exec"))) HP_HIDDEN;
 
