@@ -30,6 +30,7 @@ static void defaults(void) {
     hp_cfg.depth = DEFAULT_DEPTH;
     hp_cfg.log_level = HP_LOG_INFO;
     hp_cfg.follow_exec = 1;
+    hp_cfg.symbolize = HP_SYM_FAST;
 }
 
 /* Whole number with an optional binary suffix: 512K, 4M, 1G (or KiB, MiB, GiB). */
@@ -249,6 +250,13 @@ int hp_config_set(const char *key, const char *value, const char *origin) {
         snprintf(fallback, sizeof fallback, "the usual CUDA locations");
         if (copy_string(value, hp_cfg.cupti_path, sizeof hp_cfg.cupti_path, 1))
             BAD("give an absolute path to libcupti.so");
+    } else if (!strcmp(key, "symbolize")) {
+        static const char *const names[] = {"fast", "full", "none"};
+        snprintf(fallback, sizeof fallback, "%s", names[hp_cfg.symbolize]);
+        if (!strcasecmp(value, "fast")) hp_cfg.symbolize = HP_SYM_FAST;
+        else if (!strcasecmp(value, "full")) hp_cfg.symbolize = HP_SYM_FULL;
+        else if (!strcasecmp(value, "none")) hp_cfg.symbolize = HP_SYM_NONE;
+        else BAD("give fast, full or none");
     } else if (!strcmp(key, "thp_arena")) {
         /* read directly by alloc/mi_tuning.c at start-up; only validated here */
         snprintf(fallback, sizeof fallback, "0 (off)");

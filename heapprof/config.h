@@ -16,6 +16,9 @@ enum hp_format {
     HP_FMT_DHAT_ZST = 1 << 4,
 };
 
+/* How much a dump resolves (docs/configuration.md, SYMBOLIZE). */
+enum hp_symbolize_mode { HP_SYM_FAST = 0, HP_SYM_FULL, HP_SYM_NONE };
+
 typedef struct hp_config {
     char out[PATH_MAX];
     int64_t rate;     /* mean bytes between samples; 1 = all; 0 = counters only */
@@ -34,6 +37,7 @@ typedef struct hp_config {
     int follow_exec;
     char cupti_path[PATH_MAX];
     char config_file[PATH_MAX];
+    int symbolize; /* enum hp_symbolize_mode */
 } hp_config;
 
 extern hp_config hp_cfg __attribute__((visibility("hidden")));

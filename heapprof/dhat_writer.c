@@ -87,9 +87,11 @@ static void write_point(hp_buf *b, frames *f, const program_point *pp, int show_
         n++;
     }
     for (uint32_t i = 0; pp->stack && i < pp->stack->depth; i++) {
+        static const hp_frame unnamed = {"??", "??", NULL, 0};
         const hp_location *loc = hp_symbolize(pp->stack->pcs[i]);
-        for (uint32_t k = 0; k < loc->nframes; k++) {
-            frame_text(text, sizeof text, pp->stack->pcs[i] - 1, &loc->frames[k], loc->module);
+        for (uint32_t k = 0; k < loc->nframes || k == 0; k++) { /* unsymbolized: "???" */
+            frame_text(text, sizeof text, pp->stack->pcs[i] - 1,
+                       loc->nframes ? &loc->frames[k] : &unnamed, loc->module);
             hp_buf_printf(b, "%s%u", n++ ? ", " : "", frame_index(f, text));
         }
     }

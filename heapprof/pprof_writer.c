@@ -76,10 +76,12 @@ static void emit_mapping(writer *w, const hp_module *mod) {
     hp_pb_varint(m, 4, mod->file_offset);
     hp_pb_varint(m, 5, str_index(w, mod->path));
     hp_pb_varint(m, 6, str_index(w, mod->build_id));
-    hp_pb_varint(m, 7, 1); /* has_functions */
-    hp_pb_varint(m, 8, 1); /* has_filenames */
-    hp_pb_varint(m, 9, 1); /* has_line_numbers */
-    hp_pb_varint(m, 10, 1); /* has_inline_frames */
+    /* What this file holds for the module: pprof symbolizes a mapping
+     * itself only when none of the first three is set. */
+    hp_pb_varint(m, 7, mod->has_functions); /* has_functions */
+    hp_pb_varint(m, 8, mod->has_lines);     /* has_filenames */
+    hp_pb_varint(m, 9, mod->has_lines);     /* has_line_numbers */
+    hp_pb_varint(m, 10, mod->has_lines);    /* has_inline_frames */
     hp_pb_bytes(&w->out, P_MAPPING, m->data, m->len);
 }
 

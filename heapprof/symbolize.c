@@ -1,21 +1,37 @@
 #define _GNU_SOURCE
 #include "symbolize.h"
 #include "../alloc/counters.h"
+#include "config.h"
 #include "dump.h"
 #include "internal_alloc.h"
 #include "log.h"
 #include "profile.h"
+#include "symbolize_dw.h"
+#include "symbolize_maps.h"
+#include "symbolize_symtab.h"
 
 #include <dlfcn.h>
 #include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <link.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+
+/* Symbol tables kept across dumps, in bytes: beyond it the least recently
+ * used are dropped (and rebuilt if needed again). One module whose table
+ * alone is larger is named through libdw each time instead. */
+#define SYMTAB_BUDGET (32u << 20)
+/* Resolved addresses kept across dumps; beyond it, at the start of a pass,
+ * all are dropped but those of unloaded libraries (which could not be
+ * resolved again). */
+#define CACHE_MAX (1u << 17)
 
 /* ---- string pool: every name and path stored once, never freed ---- */
 
@@ -32,7 +48,8 @@ static const char *intern(const char *s) {
         for (uint32_t i = 0; i < pool_cap; i++) {
             if (!pool[i]) continue;
             uint32_t j = (uint32_t)XXH3_64bits(pool[i], strlen(pool[i])) & (cap - 1);
-            while (t[j]) j = (j + 1) & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
             t[j] = pool[i];
         }
         hp_free(pool);
@@ -50,51 +67,99 @@ static const char *intern(const char *s) {
     return copy;
 }
 
-/* ---- modules, by (path, start) ---- */
+/* ---- modules ---- */
 
-static hp_module **modules;
-static uint32_t module_count, module_cap;
+typedef struct module {
+    hp_module pub;   /* first: a location's hp_module is its module */
+    uint64_t lo, hi; /* all its mappings (pub has the executable one) */
+    uint64_t dev, inode;
+    int dwarf;        /* -1 undecided, 0 names from the symbol table, 1 DWARF too */
+    int symtab_state; /* 0 not built, 1 built, 2 none (no symbols) 3 too big: ask libdw */
+    hp_symtab *symtab;
+    uint64_t used; /* when the symbol table was last used (LRU) */
+    int pinned;    /* a library resolved before dlclose: keep its locations */
+} module;
 
-static const hp_module *module_for(Dwfl_Module *mod) {
-    Dwarf_Addr start, end;
-    const char *path = dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL);
-    if (!path) return NULL;
-    for (uint32_t i = 0; i < module_count; i++)
-        if (modules[i]->start == start && !strcmp(modules[i]->path, path)) return modules[i];
-    if (module_count == module_cap) {
-        uint32_t cap = module_cap ? module_cap * 2 : 64;
-        hp_module **t = hp_realloc(modules, cap * sizeof *t);
+static module **all; /* every module made, by index - 1; never freed (locations point here) */
+static uint32_t all_count, all_cap;
+static module **live; /* the modules known mapped now, by start address */
+static uint32_t live_count, live_cap;
+static uint64_t last_subs, use_clock;
+static size_t symtab_bytes;
+
+static module *live_find(uint64_t addr) {
+    uint32_t lo = 0, hi = live_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (live[mid]->hi <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < live_count && live[lo]->lo <= addr ? live[lo] : NULL;
+}
+
+static void live_insert(module *m) {
+    if (live_count == live_cap) {
+        uint32_t cap = live_cap ? live_cap * 2 : 64;
+        module **t = hp_realloc(live, cap * sizeof *t);
+        if (!t) return;
+        live = t;
+        live_cap = cap;
+    }
+    uint32_t i = live_count;
+    while (i > 0 && live[i - 1]->lo > m->lo) {
+        live[i] = live[i - 1];
+        i--;
+    }
+    live[i] = m;
+    live_count++;
+}
+
+static module *make_module(const hp_maps_module *mm) {
+    for (uint32_t i = 0; i < all_count; i++) { /* mapped again (dlopen after dlclose) */
+        module *m = all[i];
+        if (m->lo == mm->start && m->hi == mm->end && m->dev == mm->dev && m->inode == mm->inode &&
+            !strcmp(m->pub.path, mm->path))
+            return m;
+    }
+    if (all_count == all_cap) {
+        uint32_t cap = all_cap ? all_cap * 2 : 64;
+        module **t = hp_realloc(all, cap * sizeof *t);
         if (!t) return NULL;
-        modules = t;
-        module_cap = cap;
+        all = t;
+        all_cap = cap;
     }
-    hp_module *m = hp_calloc(1, sizeof *m);
+    module *m = hp_calloc(1, sizeof *m);
     if (!m) return NULL;
-    m->path = intern(path);
-    m->start = start;
-    m->limit = end;
-    /* The module's lowest address is its first loadable segment: record that
-     * segment's file offset, which a later re-symbolizer needs with the path. */
-    Dwarf_Addr bias;
-    Elf *elf = dwfl_module_getelf(mod, &bias);
-    size_t phnum;
-    if (elf && elf_getphdrnum(elf, &phnum) == 0) {
-        for (size_t i = 0; i < phnum; i++) {
-            GElf_Phdr mem, *ph = gelf_getphdr(elf, (int)i, &mem);
-            if (ph && ph->p_type == PT_LOAD) {
-                m->file_offset = ph->p_offset;
-                break;
-            }
-        }
-    }
-    const unsigned char *bits; /* known once the ELF file is open, as it is now */
-    GElf_Addr vaddr;
-    int n = dwfl_module_build_id(mod, &bits, &vaddr);
-    char hex[129] = "";
-    for (int i = 0; i < n && i < 64; i++) snprintf(hex + 2 * i, 3, "%02x", bits[i]);
-    m->build_id = intern(hex);
-    m->index = module_count + 1;
-    modules[module_count++] = m;
+    char build_id[129];
+    hp_maps_build_id(mm->start, mm->end, build_id, sizeof build_id);
+    m->pub.path = intern(mm->path);
+    m->pub.build_id = intern(build_id);
+    m->pub.start = mm->exec_start;
+    m->pub.limit = mm->exec_end;
+    m->pub.file_offset = mm->exec_offset;
+    m->pub.index = all_count + 1;
+    m->lo = mm->start;
+    m->hi = mm->end;
+    m->dev = mm->dev;
+    m->inode = mm->inode;
+    m->dwarf = -1;
+    all[all_count++] = m;
+    return m;
+}
+
+/* Per pass (hp_symbolize_begin .. end). */
+static int maps_read; /* 0 not yet, 1 read, -1 unreadable */
+static uint64_t pass_new, pass_cached, pass_tables;
+
+static module *module_at(uint64_t addr) {
+    module *m = live_find(addr);
+    if (m) return m;
+    if (!maps_read) maps_read = hp_maps_scan() == 0 ? 1 : -1; /* once per pass: JIT code misses */
+    const hp_maps_module *mm = maps_read > 0 ? hp_maps_lookup(addr) : NULL;
+    if (!mm || !(m = make_module(mm))) return NULL;
+    live_insert(m);
     return m;
 }
 
@@ -103,64 +168,222 @@ static const hp_module *module_for(Dwfl_Module *mod) {
 static hp_location **cache;
 static uint64_t cache_cap, cache_count;
 
-static uint64_t pc_hash(uintptr_t pc) { return XXH3_64bits(&pc, sizeof pc); }
+static uint64_t pc_hash(uintptr_t pc) {
+    return XXH3_64bits(&pc, sizeof pc);
+}
+
+static int cache_resize(uint64_t cap) {
+    hp_location **t = hp_calloc(cap, sizeof *t);
+    if (!t) return -1;
+    for (uint64_t i = 0; i < cache_cap; i++) {
+        if (!cache[i]) continue;
+        uint64_t j = pc_hash(cache[i]->pc) & (cap - 1);
+        while (t[j])
+            j = (j + 1) & (cap - 1);
+        t[j] = cache[i];
+    }
+    hp_free(cache);
+    cache = t;
+    cache_cap = cap;
+    return 0;
+}
 
 static hp_location **cache_slot(uintptr_t pc) {
-    if ((cache_count + 1) * 2 > cache_cap) {
-        uint64_t cap = cache_cap ? cache_cap * 2 : 4096;
-        hp_location **t = hp_calloc(cap, sizeof *t);
-        if (!t) return NULL;
-        for (uint64_t i = 0; i < cache_cap; i++) {
-            if (!cache[i]) continue;
-            uint64_t j = pc_hash(cache[i]->pc) & (cap - 1);
-            while (t[j]) j = (j + 1) & (cap - 1);
-            t[j] = cache[i];
-        }
-        hp_free(cache);
-        cache = t;
-        cache_cap = cap;
-    }
+    if ((cache_count + 1) * 2 > cache_cap && cache_resize(cache_cap ? cache_cap * 2 : 4096))
+        return NULL;
     uint64_t j = pc_hash(pc) & (cache_cap - 1);
-    while (cache[j] && cache[j]->pc != pc) j = (j + 1) & (cache_cap - 1);
+    while (cache[j] && cache[j]->pc != pc)
+        j = (j + 1) & (cache_cap - 1);
     return &cache[j];
+}
+
+/* Drops every location but those of libraries resolved before dlclose. */
+static void cache_trim(void) {
+    uint64_t kept = 0;
+    for (uint64_t i = 0; i < cache_cap; i++) {
+        hp_location *loc = cache[i];
+        if (!loc) continue;
+        if (loc->module && ((const module *)loc->module)->pinned) {
+            kept++;
+            continue;
+        }
+        hp_free(loc);
+        cache[i] = NULL;
+    }
+    hp_debug("symbolization cache: %llu addresses dropped, %llu kept (of unloaded libraries)",
+             (unsigned long long)(cache_count - kept), (unsigned long long)kept);
+    cache_count = kept;
+    cache_resize(cache_cap); /* rehash what is left */
 }
 
 /* ---- libdw ---- */
 
+static const hp_dw *dw;
 static Dwfl *dwfl;
-static int dwfl_failed;
-static char *debuginfo_path;
+static int dwfl_failed; /* per pass */
 
-static const Dwfl_Callbacks callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .debuginfo_path = &debuginfo_path,
-};
+/* Whether candidate `fd` is the separate debug file of mod: by build-id when
+ * the module has one, else by the CRC its .gnu_debuglink records. */
+static int debug_file_matches(Dwfl_Module *mod, int fd, GElf_Word crc) {
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int len = dw->dwfl_module_build_id(mod, &bits, &vaddr);
+    if (len > 0) {
+        Elf *elf = dw->elf_begin(fd, ELF_C_READ_MMAP, NULL);
+        const void *id = NULL;
+        ssize_t n = elf ? dw->dwelf_elf_gnu_build_id(elf, &id) : -1;
+        int ok = n == len && !memcmp(id, bits, (size_t)len);
+        if (elf) dw->elf_end(elf);
+        return ok;
+    }
+    if (!crc) return 1;
+    enum { CHUNK = 64 * 1024 };
+    unsigned char *buf = hp_malloc(CHUNK);
+    if (!buf) return 0;
+    uLong sum = crc32(0L, Z_NULL, 0);
+    off_t at = 0;
+    ssize_t n;
+    while ((n = pread(fd, buf, CHUNK, at)) > 0) {
+        sum = crc32(sum, buf, (uInt)n);
+        at += n;
+    }
+    hp_free(buf);
+    return n == 0 && sum == crc;
+}
+
+/* Separate debug files, looked up locally: by build-id under /usr/lib/debug,
+ * then by the .gnu_debuglink name next to the file, in its .debug/, and
+ * under /usr/lib/debug (the places dwfl_standard_find_debuginfo looks).
+ * Not that function itself: when a module has no debug file it dlopens
+ * libdebuginfod (with libcurl and OpenSSL), 18M instructions measured even
+ * with no server configured. `full` with DEBUGINFOD_URLS set still uses it,
+ * as asked for. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                          const char *file_name, const char *debuglink, GElf_Word crc,
+                          char **debuginfo_file_name) {
+    const char *urls = getenv("DEBUGINFOD_URLS");
+    if (hp_cfg.symbolize == HP_SYM_FULL && urls && *urls)
+        return dw->dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink,
+                                                crc, debuginfo_file_name);
+    int fd = dw->dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink,
+                                              crc, debuginfo_file_name);
+    if (fd >= 0 || !debuglink || strchr(debuglink, '/') || !file_name || file_name[0] != '/')
+        return fd;
+    struct stat main_st;
+    if (stat(file_name, &main_st) != 0) return -1;
+    const char *slash = strrchr(file_name, '/');
+    int dirlen = (int)(slash - file_name);
+    for (int i = 0; i < 3; i++) {
+        char path[4096];
+        int n = i == 0 ? snprintf(path, sizeof path, "%.*s/%s", dirlen, file_name, debuglink)
+                : i == 1
+                    ? snprintf(path, sizeof path, "%.*s/.debug/%s", dirlen, file_name, debuglink)
+                    : snprintf(path, sizeof path, "/usr/lib/debug%.*s/%s", dirlen, file_name,
+                               debuglink);
+        if (n <= 0 || (size_t)n >= sizeof path) continue;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat st;
+        if (fstat(fd, &st) == 0 && !(st.st_ino == main_st.st_ino && st.st_dev == main_st.st_dev) &&
+            debug_file_matches(mod, fd, crc)) {
+            char *name = strdup(path); /* libdw frees it */
+            if (name) {
+                *debuginfo_file_name = name;
+                return fd;
+            }
+        }
+        close(fd);
+    }
+    errno = 0;
+    return -1;
+}
+
+static Dwfl_Callbacks callbacks;
+static char *debuginfo_path; /* NULL: libdw's default, ":.debug:/usr/lib/debug" */
 
 static Dwfl *session(void) {
     if (dwfl || dwfl_failed) return dwfl;
-    dwfl = dwfl_begin(&callbacks);
+    dwfl_failed = 1;
+    if (!dw) return NULL;
+    callbacks.find_elf = dw->dwfl_linux_proc_find_elf;
+    callbacks.find_debuginfo = find_debuginfo;
+    callbacks.debuginfo_path = &debuginfo_path;
+    dwfl = dw->dwfl_begin(&callbacks);
     if (dwfl) {
-        dwfl_report_begin(dwfl);
-        if (dwfl_linux_proc_report(dwfl, getpid()) != 0 || dwfl_report_end(dwfl, NULL, NULL)) {
-            dwfl_end(dwfl);
+        dw->dwfl_report_begin(dwfl);
+        if (dw->dwfl_linux_proc_report(dwfl, getpid()) != 0 ||
+            dw->dwfl_report_end(dwfl, NULL, NULL)) {
+            dw->dwfl_end(dwfl);
             dwfl = NULL;
         }
     }
     if (!dwfl) {
-        dwfl_failed = 1;
         hp_info("cannot read this process's modules (%s); profiles keep raw addresses",
-                dwfl_errmsg(-1));
+                dw->dwfl_errmsg(-1));
+        return NULL;
     }
+    dwfl_failed = 0;
     return dwfl;
 }
 
-void hp_symbolize_begin(void) { dwfl_failed = 0; }
+/* libdw's module for m, or NULL if libdw sees another one there now. */
+static Dwfl_Module *dwfl_module_of(const module *m, uint64_t addr) {
+    Dwfl *d = session();
+    Dwfl_Module *mod = d ? dw->dwfl_addrmodule(d, addr) : NULL;
+    Dwarf_Addr start;
+    if (!mod || !dw->dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL) ||
+        start != m->lo)
+        return NULL;
+    return mod;
+}
+
+/* The rule of the default mode: DWARF only from the module's own file. */
+static int has_own_dwarf(Dwfl_Module *mod) {
+    Dwarf_Addr bias;
+    Elf *elf = dw->dwfl_module_getelf(mod, &bias);
+    size_t shstrndx;
+    if (!elf || dw->elf_getshdrstrndx(elf, &shstrndx) != 0) return 0;
+    for (Elf_Scn *scn = NULL; (scn = dw->elf_nextscn(elf, scn)) != NULL;) {
+        GElf_Shdr mem, *sh = dw->gelf_getshdr(scn, &mem);
+        const char *name = sh ? dw->elf_strptr(elf, shstrndx, sh->sh_name) : NULL;
+        if (name && sh->sh_type != SHT_NOBITS &&
+            (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")))
+            return 1;
+    }
+    return 0;
+}
+
+void hp_symbolize_begin(void) {
+    dwfl_failed = 0;
+    maps_read = 0;
+    pass_new = pass_cached = pass_tables = 0;
+    /* Something was unloaded: an address may now be another module's. */
+    uint64_t adds, subs;
+    hp_maps_generation(&adds, &subs);
+    if (subs != last_subs) {
+        live_count = 0;
+        last_subs = subs;
+    }
+    if (cache_count > CACHE_MAX) cache_trim();
+}
 
 void hp_symbolize_end(void) {
-    if (dwfl) dwfl_end(dwfl);
+    if (pass_new || pass_cached) {
+        uint32_t tables = 0;
+        for (uint32_t i = 0; i < all_count; i++)
+            tables += all[i]->symtab != NULL;
+        hp_debug("symbolization: %llu new addresses, %llu known from earlier; %llu symbol tables "
+                 "read, %u kept (%zu KiB); %llu addresses kept",
+                 (unsigned long long)pass_new, (unsigned long long)pass_cached,
+                 (unsigned long long)pass_tables, tables, symtab_bytes >> 10,
+                 (unsigned long long)cache_count);
+    }
+    if (dwfl) dw->dwfl_end(dwfl);
     dwfl = NULL;
+    if (maps_read) hp_maps_release();
 }
+
+/* ---- names ---- */
 
 char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status)
     __attribute__((weak));
@@ -181,14 +404,81 @@ static const char *pretty(const char *name) {
     return intern(name);
 }
 
+static void symtab_drop(module *m) {
+    symtab_bytes -= hp_symtab_bytes(m->symtab);
+    hp_symtab_free(m->symtab);
+    m->symtab = NULL;
+    m->symtab_state = 0;
+}
+
+/* The symbol table's name for addr (not interned), or NULL. */
+static const char *symbol_name(module *m, uint64_t addr) {
+    m->used = ++use_clock;
+    if (m->symtab_state == 1) return hp_symtab_lookup(m->symtab, addr);
+    if (m->symtab_state == 2) return NULL;
+    Dwfl_Module *mod = dwfl_module_of(m, addr);
+    if (!mod) return NULL;
+    if (m->symtab_state == 3) { /* too big to keep */
+        GElf_Off offset;
+        GElf_Sym sym;
+        return dw->dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
+    }
+    int too_big;
+    m->symtab = hp_symtab_build(dw, mod, SYMTAB_BUDGET, &too_big);
+    if (!m->symtab) {
+        m->symtab_state = too_big ? 3 : 2;
+        if (too_big)
+            hp_debug("%s: symbol table over %u MiB; names come from libdw each time", m->pub.path,
+                     SYMTAB_BUDGET >> 20);
+        return symbol_name(m, addr);
+    }
+    m->symtab_state = 1;
+    pass_tables++;
+    symtab_bytes += hp_symtab_bytes(m->symtab);
+    while (symtab_bytes > SYMTAB_BUDGET) { /* drop the least recently used others */
+        module *lru = NULL;
+        for (uint32_t i = 0; i < all_count; i++)
+            if (all[i] != m && all[i]->symtab && (!lru || all[i]->used < lru->used)) lru = all[i];
+        if (!lru) break;
+        symtab_drop(lru);
+    }
+    return hp_symtab_lookup(m->symtab, addr);
+}
+
+/* One frame named from the symbol table: the function, or "[file]" for
+ * code without symbols (stripped), as pprof shows such code. */
+static hp_frame symbol_frame(module *m, uint64_t addr) {
+    const char *name = symbol_name(m, addr);
+    const char *linkage = intern(name);
+    /* A versioned symbol ("_IO_file_overflow@@GLIBC_2.2.5", "f@VERS") is
+     * shown without its version, as DWARF names it, and only then
+     * demangled; the linkage name keeps it. */
+    const char *at = name && name[0] ? strchr(name + 1, '@') : NULL;
+    char plain[512];
+    if (at && (size_t)(at - name) < sizeof plain) {
+        memcpy(plain, name, (size_t)(at - name));
+        plain[at - name] = 0;
+        name = plain;
+    }
+    const char *shown = pretty(name);
+    if (!shown) {
+        char text[300];
+        const char *slash = strrchr(m->pub.path, '/');
+        snprintf(text, sizeof text, "[%s]", slash ? slash + 1 : m->pub.path);
+        shown = intern(text);
+    }
+    return (hp_frame){shown, linkage ? linkage : shown, NULL, 0};
+}
+
 static const char *die_name(Dwarf_Die *die, const char **linkage) {
     Dwarf_Attribute attr;
     const char *link = NULL;
-    if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
-        dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
-        link = dwarf_formstring(&attr);
+    if (dw->dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+        dw->dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
+        link = dw->dwarf_formstring(&attr);
     const char *name = link ? link : NULL;
-    if (!name && dwarf_attr_integrate(die, DW_AT_name, &attr)) name = dwarf_formstring(&attr);
+    if (!name && dw->dwarf_attr_integrate(die, DW_AT_name, &attr))
+        name = dw->dwarf_formstring(&attr);
     *linkage = link ? intern(link) : NULL;
     return name ? pretty(name) : NULL;
 }
@@ -198,108 +488,118 @@ static const char *call_file(Dwarf_Die *cudie, Dwarf_Die *inlined) {
     Dwarf_Word idx;
     Dwarf_Files *files;
     size_t nfiles;
-    if (!dwarf_attr(inlined, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &idx) ||
-        dwarf_getsrcfiles(cudie, &files, &nfiles) || idx >= nfiles)
+    if (!dw->dwarf_attr(inlined, DW_AT_call_file, &attr) || dw->dwarf_formudata(&attr, &idx) ||
+        dw->dwarf_getsrcfiles(cudie, &files, &nfiles) || idx >= nfiles)
         return NULL;
-    return intern(dwarf_filesrc(files, idx, NULL, NULL));
+    return intern(dw->dwarf_filesrc(files, idx, NULL, NULL));
 }
 
 static int call_line(Dwarf_Die *inlined) {
     Dwarf_Attribute attr;
     Dwarf_Word line;
-    if (!dwarf_attr(inlined, DW_AT_call_line, &attr) || dwarf_formudata(&attr, &line)) return 0;
+    if (!dw->dwarf_attr(inlined, DW_AT_call_line, &attr) || dw->dwarf_formudata(&attr, &line))
+        return 0;
     return (int)line;
 }
 
 #define MAX_INLINE 32
 
+/* Frames from DWARF: the inline chain with files and lines, innermost
+ * first. 0 when the module has no DWARF for addr (the caller then names it
+ * from the symbol table). */
+static uint32_t dwarf_frames(module *m, uint64_t addr, hp_frame *frames) {
+    Dwfl_Module *mod = dwfl_module_of(m, addr);
+    if (!mod) return 0;
+    if (m->dwarf < 0) {
+        if (hp_cfg.symbolize != HP_SYM_FULL && !has_own_dwarf(mod)) {
+            m->dwarf = 0;
+            return 0;
+        }
+        Dwarf_Addr dwbias;
+        m->dwarf = dw->dwfl_module_getdwarf(mod, &dwbias) != NULL;
+        m->pub.has_lines = (uint8_t)m->dwarf;
+        if (!m->dwarf) return 0;
+    }
+    uint32_t n = 0;
+    const char *file = NULL;
+    int line = 0;
+    Dwfl_Line *l = dw->dwfl_module_getsrc(mod, addr);
+    if (l) file = intern(dw->dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL));
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cudie = dw->dwfl_module_addrdie(mod, addr, &bias);
+    Dwarf_Die *scopes = NULL;
+    int nscopes = cudie ? dw->dwarf_getscopes(cudie, addr - bias, &scopes) : 0;
+    /* dwarf_getscopes stops at the innermost inlined subroutine's lexical
+     * parents and can miss the function it was inlined into: rebuild the
+     * chain from the innermost scope's own DIE, which has them all. */
+    if (nscopes > 0) {
+        Dwarf_Addr dwbias;
+        Dwarf *dwarf = dw->dwfl_module_getdwarf(mod, &dwbias);
+        Dwarf_Die innermost, *chain = NULL;
+        int nchain = dwarf && dw->dwarf_offdie(dwarf, dw->dwarf_dieoffset(&scopes[0]), &innermost)
+                         ? dw->dwarf_getscopes_die(&innermost, &chain)
+                         : 0;
+        if (nchain > 0) {
+            free(scopes);
+            scopes = chain;
+            nscopes = nchain;
+        } else {
+            free(chain);
+        }
+    }
+    /* Walk from the innermost scope out: each inlined subroutine is a
+     * frame, located where its caller called it. */
+    for (int i = 0; i < nscopes && n < MAX_INLINE; i++) {
+        int tag = dw->dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
+        const char *linkage;
+        const char *name = die_name(&scopes[i], &linkage);
+        if (tag == DW_TAG_subprogram && !linkage) {
+            /* GCC gives internal-linkage C++ functions (anonymous namespaces,
+             * statics) no linkage name in DWARF; the symbol table has the
+             * mangled one, which demangles to the qualified name. */
+            const char *symbol = symbol_name(m, addr);
+            if (symbol && symbol[0] == '_' && symbol[1] == 'Z') {
+                name = pretty(symbol);
+                linkage = intern(symbol);
+            }
+        }
+        frames[n] = (hp_frame){name ? name : "??", linkage ? linkage : name, file, line};
+        if (frames[n].system_name == NULL) frames[n].system_name = frames[n].function;
+        n++;
+        if (tag == DW_TAG_subprogram) break;
+        file = call_file(cudie, &scopes[i]);
+        line = call_line(&scopes[i]);
+    }
+    free(scopes);
+    if (n == 0 && file) { /* a line but no function DIE: name it from the symbols */
+        frames[0] = symbol_frame(m, addr);
+        frames[0].file = file;
+        frames[0].line = line;
+        n = 1;
+    }
+    return n;
+}
+
 static hp_location *resolve(uintptr_t pc) {
     hp_frame frames[MAX_INLINE];
     uint32_t n = 0;
-    const hp_module *module = NULL;
     /* A return address points after the call: look up the call itself. */
-    Dwarf_Addr addr = pc - 1;
-    Dwfl *d = session();
-    Dwfl_Module *mod = d ? dwfl_addrmodule(d, addr) : NULL;
-    if (mod) {
-        module = module_for(mod);
-        const char *file = NULL;
-        int line = 0;
-        Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
-        if (l) {
-            const char *f = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
-            file = intern(f);
-        }
-        Dwarf_Addr bias = 0;
-        Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
-        Dwarf_Die *scopes = NULL;
-        int nscopes = cudie ? dwarf_getscopes(cudie, addr - bias, &scopes) : 0;
-        /* dwarf_getscopes stops at the innermost inlined subroutine's lexical
-         * parents and can miss the function it was inlined into: rebuild the
-         * chain from the innermost scope's own DIE, which has them all. */
-        if (nscopes > 0) {
-            Dwarf_Addr dwbias;
-            Dwarf *dw = dwfl_module_getdwarf(mod, &dwbias);
-            Dwarf_Die innermost, *chain = NULL;
-            int nchain = dw && dwarf_offdie(dw, dwarf_dieoffset(&scopes[0]), &innermost)
-                             ? dwarf_getscopes_die(&innermost, &chain)
-                             : 0;
-            if (nchain > 0) {
-                free(scopes);
-                scopes = chain;
-                nscopes = nchain;
-            } else {
-                free(chain);
-            }
-        }
-        /* Walk from the innermost scope out: each inlined subroutine is a
-         * frame, located where its caller called it. */
-        for (int i = 0; i < nscopes && n < MAX_INLINE; i++) {
-            int tag = dwarf_tag(&scopes[i]);
-            if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
-            const char *linkage;
-            const char *name = die_name(&scopes[i], &linkage);
-            if (tag == DW_TAG_subprogram && !linkage) {
-                /* GCC gives internal-linkage C++ functions (anonymous namespaces,
-                 * statics) no linkage name in DWARF; the symbol table has the
-                 * mangled one, which demangles to the qualified name. */
-                GElf_Off offset;
-                GElf_Sym sym;
-                const char *symbol = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
-                if (symbol && symbol[0] == '_' && symbol[1] == 'Z') {
-                    name = pretty(symbol);
-                    linkage = intern(symbol);
-                }
-            }
-            frames[n] = (hp_frame){name ? name : "??", linkage ? linkage : name, file, line};
-            if (frames[n].system_name == NULL) frames[n].system_name = frames[n].function;
-            n++;
-            if (tag == DW_TAG_subprogram) break;
-            file = call_file(cudie, &scopes[i]);
-            line = call_line(&scopes[i]);
-        }
-        free(scopes);
-        if (n == 0) { /* no DWARF: the symbol table still names the function */
-            GElf_Off offset;
-            GElf_Sym sym;
-            const char *name = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
-            const char *shown = pretty(name);
-            if (!shown && module) { /* stripped: name the file, as pprof shows such code */
-                char text[300];
-                const char *slash = strrchr(module->path, '/');
-                snprintf(text, sizeof text, "[%s]", slash ? slash + 1 : module->path);
-                shown = intern(text);
-            }
-            frames[n++] = (hp_frame){shown ? shown : "??", name ? intern(name) : shown ? shown : "??",
-                                     file, line};
-        }
+    uint64_t addr = pc - 1;
+    module *m = module_at(addr);
+    if (hp_cfg.symbolize == HP_SYM_NONE || (m && !(dw = hp_dw_load()))) {
+        n = 0; /* the address and its mapping: go tool pprof can symbolize it later */
+    } else if (m) {
+        m->pub.has_functions = 1;
+        if (m->dwarf != 0) n = dwarf_frames(m, addr, frames);
+        if (n == 0) frames[n++] = symbol_frame(m, addr);
     } else {
         frames[n++] = (hp_frame){"??", "??", NULL, 0};
     }
     hp_location *loc = hp_malloc(sizeof *loc + n * sizeof loc->frames[0]);
     if (!loc) return NULL;
     loc->pc = pc;
-    loc->module = module;
+    loc->module = m ? &m->pub : NULL;
     loc->nframes = n;
     memcpy(loc->frames, frames, n * sizeof frames[0]);
     return loc;
@@ -309,13 +609,16 @@ const hp_location *hp_symbolize(uintptr_t pc) {
     static hp_location unknown = {0, NULL, 1, {{"??", "??", NULL, 0}}};
     hp_location **slot = cache_slot(pc);
     if (!slot) return &unknown;
-    if (!*slot) {
-        hp_location *loc = resolve(pc);
-        if (!loc) return &unknown;
-        *slot = loc;
-        cache_count++;
+    if (*slot) {
+        pass_cached++;
+        return *slot;
     }
-    return *slot;
+    hp_location *loc = resolve(pc);
+    if (!loc) return &unknown;
+    *slot = loc;
+    cache_count++;
+    pass_new++;
+    return loc;
 }
 
 /* ---- before dlclose ---- */
@@ -359,7 +662,10 @@ void hp_symbolize_before_unload(void *handle) {
     }
     hp_dump_lock();
     hp_symbolize_begin();
-    for (size_t i = 0; i < n; i++) hp_symbolize(pcs[i]);
+    for (size_t i = 0; i < n; i++) {
+        const hp_location *loc = hp_symbolize(pcs[i]);
+        if (loc->module) ((module *)loc->module)->pinned = 1;
+    }
     hp_symbolize_end();
     hp_dump_unlock();
     hp_free(pcs);

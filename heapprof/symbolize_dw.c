@@ -1,0 +1,35 @@
+#define _GNU_SOURCE
+#include "symbolize_dw.h"
+#include "log.h"
+
+#include <dlfcn.h>
+
+static hp_dw table;
+static int state; /* 0 not tried, 1 loaded, -1 failed */
+
+const hp_dw *hp_dw_load(void) {
+    if (state) return state > 0 ? &table : NULL;
+    state = -1;
+    /* RTLD_LOCAL: libdw's symbols stay out of the program's lookups. Never
+     * closed: the table points into it, and a later dump would only load it
+     * again. */
+    void *h = dlopen("libdw.so.1", RTLD_LAZY | RTLD_LOCAL);
+    const char *missing = NULL;
+    if (h) {
+        /* libelf's functions come through the same handle: dlsym searches
+         * the library's dependencies too, and libdw depends on libelf. */
+#define HP_DW_RESOLVE(f)                                                                           \
+    if (!missing && !(table.f = (__typeof__(f) *)dlsym(h, #f))) missing = #f;
+        HP_DW_FUNCTIONS(HP_DW_RESOLVE)
+#undef HP_DW_RESOLVE
+    }
+    if (!h || missing) {
+        const char *why = h ? missing : dlerror();
+        hp_info("cannot load libdw.so.1 (%s%s); profiles keep addresses and mappings only, for "
+                "go tool pprof to symbolize later (install libdw1)",
+                h ? "no " : "", why ? why : "not found");
+        return NULL;
+    }
+    state = 1;
+    return &table;
+}
