@@ -81,10 +81,7 @@ void hp_sampler_start(void) {
 
 void hp_sampler_on_alloc(hp_thread *t, void *p, size_t usable, size_t requested) {
     uintptr_t pcs[HP_MAX_DEPTH + HP_OWN_FRAMES_MAX];
-    /* What libunwind allocates while capturing is the profiler's. */
-    hp_internal_enter();
     int depth = hp_stack_capture(pcs, hp_cfg.depth);
-    hp_internal_leave();
     hp_profile_add((uintptr_t)p, pcs, depth, t->tag, t->labels, usable, requested,
                    hp_sampler_weight(requested), hp_uptime_ns());
 }

@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include "stacks.h"
+#include "../alloc/counters.h"
 #include "internal_alloc.h"
 #include "log.h"
+#include "unwind.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -155,17 +157,54 @@ void hp_stacks_fork_parent(void) { pthread_rwlock_unlock(&capture_gate); }
 
 void hp_stacks_fork_child(void) { gate_init(); }
 
-int hp_stack_capture(uintptr_t *pcs, int max) {
+/* libunwind, for the stacks the fast walker leaves to it. What it
+ * allocates while capturing (its caches) is the profiler's. */
+static int capture_libunwind(uintptr_t *pcs, int max) {
     if (!unwinder_intact()) return 0;
+    hp_internal_enter();
     pthread_once(&gate_once, gate_init);
     pthread_rwlock_rdlock(&capture_gate);
-    int n = unw_backtrace((void **)pcs, max + HP_OWN_FRAMES_MAX);
+    int n = unw_backtrace((void **)pcs, max);
     pthread_rwlock_unlock(&capture_gate);
+    hp_internal_leave();
+    return n;
+}
+
+/* The fast walker (unwind.c), taught the rules it misses as it meets them.
+ * A miss costs a module lookup and an .eh_frame parse, once per return
+ * address in the life of the process. */
+static int capture_fast(uintptr_t *pcs, int max) {
+    for (int tries = 0; tries < max + HP_OWN_FRAMES_MAX + 8; tries++) {
+        uintptr_t miss = 0;
+        int n = hp_unwind(pcs, max, max + HP_OWN_FRAMES_MAX, self_lo, self_hi, &miss);
+        if (n >= 0 || n == HP_UNWIND_FAIL) return n;
+        pthread_once(&gate_once, gate_init);
+        pthread_rwlock_rdlock(&capture_gate); /* fills walk the loader's list */
+        if (n == HP_UNWIND_MISS) {
+            hp_unwind_fill(miss);
+        } else {
+            hp_internal_enter(); /* glibc may allocate to describe the thread */
+            hp_unwind_thread_init();
+            hp_internal_leave();
+        }
+        pthread_rwlock_unlock(&capture_gate);
+    }
+    return HP_UNWIND_FAIL;
+}
+
+/* libunwind's stack, without the profiler's leading frames. */
+static int capture_slow(uintptr_t *pcs, int max) {
+    int n = capture_libunwind(pcs, max + HP_OWN_FRAMES_MAX);
     int skip = 0;
     while (skip < n && is_ours(pcs[skip])) skip++;
     int depth = n - skip < max ? n - skip : max;
     memmove(pcs, pcs + skip, (size_t)depth * sizeof pcs[0]);
     return depth;
+}
+
+int hp_stack_capture(uintptr_t *pcs, int max) {
+    int n = capture_fast(pcs, max);
+    return n >= 0 ? n : capture_slow(pcs, max);
 }
 
 /* Open addressing, linear probing, power-of-two capacity, at most half full. */

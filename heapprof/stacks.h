@@ -1,6 +1,6 @@
-/* Call stacks of sampled allocations: captured with libunwind, the
- * profiler's own frames removed, interned by XXH3 so each distinct stack is
- * stored once. */
+/* Call stacks of sampled allocations: captured by the walker of unwind.c
+ * (libunwind for the stacks it declines), the profiler's own frames removed,
+ * interned by XXH3 so each distinct stack is stored once. */
 #ifndef HP_STACKS_H
 #define HP_STACKS_H
 
@@ -25,8 +25,9 @@ void hp_stacks_init(void) __attribute__((visibility("hidden")));
 /* Captures the caller's stack, leaf first, without the profiler's frames.
  * pcs[0] is the return address into the code that called malloc; the others
  * are return addresses too. pcs must hold max + HP_OWN_FRAMES_MAX entries.
- * Returns the number of frames (<= max). Takes no locks of ours and does not
- * allocate through the profiled path. */
+ * Returns the number of frames (<= max). Does not allocate through the
+ * profiled path; takes no lock unless it meets a return address for the
+ * first time, or a stack the fast walker leaves to libunwind. */
 int hp_stack_capture(uintptr_t *pcs, int max) __attribute__((visibility("hidden")));
 
 /* Returns the interned stack for pcs (adding it if new), or NULL when out of

@@ -28,3 +28,6 @@ $(BUILD)/tests/programs/%: tests/programs/%.cc include/heapprof.h
 	$(CXX) $(CXXFLAGS) $< -o $@ -lpthread -ldl
 
 include tests/gpu.mk
+
+# unwind_fast compiles the stack walker in.
+$(BUILD)/tests/unit/unwind_fast: heapprof/unwind.c heapprof/unwind.h heapprof/eh_frame.c heapprof/eh_frame.h
