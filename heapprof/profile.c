@@ -1,10 +1,12 @@
 #define _GNU_SOURCE
 #include "profile.h"
 #include "internal_alloc.h"
+#include "lock.h"
+#include "../alloc/counters.h"
 #include "../alloc/sampled_pages.h"
 
-#include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 typedef struct site {
     const hp_stack *stack;
@@ -16,26 +18,33 @@ typedef struct site {
 
 typedef struct live_block {
     uintptr_t ptr; /* 0 = empty slot */
-    site *site;
+    site *site;    /* NULL for a block of the profiler's own */
     double weight;
     uint64_t usable, requested;
     uint64_t t_alloc_ns;
 } live_block;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * Locking. One lock guards the live table, the sites, the stack table's
+ * inserts, the per-tag estimates and the totals, taken once per sampled
+ * event for ~150 instructions: the slot of the live table to touch is
+ * prefetched before (hp_profile_prefetch), and stack capture, hashing and
+ * finding a known stack and site happen outside it. (Striping the live
+ * table by page, with a lock per stripe, was measured: on two cores it was
+ * slower for one thread and no faster for four, an extra lock per event
+ * for contention that short critical sections do not have.)
+ */
+static hp_lock lock;
 
 /* Sites: open addressing on (stack id, tag, labels). */
 static site **sites;
 static uint32_t site_cap, site_count;
-/* Live blocks: open addressing on the address, deletion by backward shift. */
-static live_block *live;
-static uint64_t live_cap, live_count, internal_count;
 /* Per-tag estimates, indexed by tag id. */
 static hp_tag_estimate *tag_est;
 static uint32_t tag_cap;
 
 static double total_bytes, total_objs, peak_total_bytes;
-static uint64_t peak_epoch, peak_at_ns, samples_taken;
+static uint64_t peak_epoch, peak_at_ns, samples_taken, live_samples;
 
 static uint64_t mix(uint64_t x) {
     x ^= x >> 33;
@@ -82,22 +91,6 @@ static site *find_site(const hp_stack *st, uint32_t tag, uint32_t labels) {
     return s;
 }
 
-static int grow_live(void) {
-    uint64_t cap = live_cap ? live_cap * 2 : 4096;
-    live_block *t = hp_calloc(cap, sizeof *t);
-    if (!t) return -1;
-    for (uint64_t i = 0; i < live_cap; i++) {
-        if (!live[i].ptr) continue;
-        uint64_t j = mix(live[i].ptr) & (cap - 1);
-        while (t[j].ptr) j = (j + 1) & (cap - 1);
-        t[j] = live[i];
-    }
-    hp_free(live);
-    live = t;
-    live_cap = cap;
-    return 0;
-}
-
 static hp_tag_estimate *tag_slot(uint32_t tag) {
     if (tag >= tag_cap) {
         uint32_t cap = tag_cap ? tag_cap : 64;
@@ -111,29 +104,159 @@ static hp_tag_estimate *tag_slot(uint32_t tag) {
     return &tag_est[tag];
 }
 
+/* The site of a sampled block. A stack remembers the site it was last
+ * recorded in, so the usual case (same stack, same tag and labels) needs no
+ * lock; sites never change their stack, tag or labels, nor go away. */
+static site *site_for(const uintptr_t *pcs, int depth, uint32_t tag, uint32_t labels) {
+    uint64_t h = hp_stack_hash(pcs, depth);
+    hp_stack *st = hp_stack_find(pcs, depth, h);
+    site *s = st ? atomic_load_explicit(&st->site_hint, memory_order_acquire) : NULL;
+    if (s && s->tag == tag && s->labels == labels) return s;
+    hp_lock_acquire(&lock);
+    if (!st) st = hp_stack_intern_hashed(pcs, depth, h);
+    s = st ? find_site(st, tag, labels) : NULL;
+    /* the per-tag slot exists from the first site of the tag on */
+    if (s && !tag_slot(tag)) s = NULL;
+    hp_lock_release(&lock);
+    if (s) atomic_store_explicit(&st->site_hint, s, memory_order_release);
+    return s;
+}
+
+/* ---- the live table ---- */
+
+/* Open addressing on the block address (Fibonacci hashing: the top bits of
+ * address * 2^64/phi), deletion by backward shift. In full mode it holds
+ * every live block of the program, and each event touches one random slot
+ * of it: tables of 2 MiB and more are mapped on huge pages (where the
+ * kernel allows them), which spares a TLB miss on most of those touches. */
+static live_block *live;
+static uint64_t live_cap, live_count;
+static unsigned live_shift; /* 64 - log2(live_cap) */
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static inline uint64_t home_of(uintptr_t ptr, unsigned shift) {
+    return (ptr * 0x9E3779B97F4A7C15ULL) >> shift;
+}
+
+static live_block *table_alloc(size_t bytes) {
+    if (bytes < HUGE_PAGE) return hp_calloc(1, bytes);
+    char *m = mmap(NULL, bytes + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    char *a = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (a > m) munmap(m, (size_t)(a - m));
+    munmap(a + bytes, (size_t)(m + bytes + HUGE_PAGE - (a + bytes)));
+    madvise(a, bytes, MADV_HUGEPAGE);
+    hp_profiler_bytes_add((int64_t)bytes);
+    return (live_block *)a;
+}
+
+static void table_free(live_block *t, size_t bytes) {
+    if (!t) return;
+    if (bytes < HUGE_PAGE) {
+        hp_free(t);
+    } else {
+        munmap(t, bytes);
+        hp_profiler_bytes_add(-(int64_t)bytes);
+    }
+}
+
+static int grow_live(void) {
+    uint64_t cap = live_cap ? live_cap * 2 : 4096;
+    unsigned shift = live_cap ? live_shift - 1 : 64 - 12;
+    live_block *t = table_alloc(cap * sizeof *t);
+    if (!t) return -1;
+    for (uint64_t i = 0; i < live_cap; i++) {
+        if (!live[i].ptr) continue;
+        uint64_t j = home_of(live[i].ptr, shift);
+        while (t[j].ptr) j = (j + 1) & (cap - 1);
+        t[j] = live[i];
+    }
+    table_free(live, live_cap * sizeof *live);
+    /* also read, without the lock, by hp_profile_prefetch */
+    __atomic_store_n(&live, t, __ATOMIC_RELAXED);
+    __atomic_store_n(&live_shift, shift, __ATOMIC_RELAXED);
+    __atomic_store_n(&live_cap, cap, __ATOMIC_RELAXED);
+    return 0;
+}
+
+/* The sampled-page count of ptr's page (alloc/sampled_pages.h), updated
+ * here rather than through hp_sampled_pages_mark/unmark, which were a tenth
+ * of a full-mode event: it is two loads. NULL if the page's region has no
+ * table yet. The profile lock serialises the updates. */
+static uint16_t *page_count(uintptr_t ptr) {
+    uint16_t *region = __atomic_load_n(
+        &hp_sampled_pages[(ptr >> HP_REGION_SHIFT) & (HP_TOP_ENTRIES - 1)], __ATOMIC_ACQUIRE);
+    return region ? &region[(ptr >> HP_PAGE_SHIFT) & (HP_REGION_PAGES - 1)] : NULL;
+}
+
+static int mark_page(uintptr_t ptr) {
+    uint16_t *c = page_count(ptr);
+    if (!c) return hp_sampled_pages_mark((void *)ptr); /* maps the region's table */
+    __atomic_store_n(c, (uint16_t)(*c + 1), __ATOMIC_RELEASE);
+    return 0;
+}
+
+static void unmark_page(uintptr_t ptr) {
+    uint16_t *c = page_count(ptr);
+    if (c && *c) __atomic_store_n(c, (uint16_t)(*c - 1), __ATOMIC_RELAXED);
+}
+
+void hp_profile_prefetch(uintptr_t ptr) {
+    const live_block *t = __atomic_load_n(&live, __ATOMIC_RELAXED);
+    unsigned shift = __atomic_load_n(&live_shift, __ATOMIC_RELAXED);
+    /* A table being replaced only prefetches a wrong line: prefetches do
+     * not fault. */
+    if (t) __builtin_prefetch(&t[home_of(ptr, shift) & (__atomic_load_n(&live_cap, __ATOMIC_RELAXED) - 1)], 1);
+}
+
+/* Records b and marks its page. Profile lock held. */
+static int live_insert(const live_block *b) {
+    if ((live_count + 1) * 2 > live_cap && grow_live()) return -1;
+    uint64_t mask = live_cap - 1, j = home_of(b->ptr, live_shift);
+    while (live[j].ptr && live[j].ptr != b->ptr) j = (j + 1) & mask;
+    if (live[j].ptr || mark_page(b->ptr)) return -1; /* cannot happen; stay consistent */
+    live[j] = *b;
+    live_count++;
+    return 0;
+}
+
+static void remove_slot(uint64_t i) {
+    uint64_t mask = live_cap - 1, j = i;
+    live[i].ptr = 0;
+    for (;;) { /* backward-shift deletion keeps probe chains intact */
+        j = (j + 1) & mask;
+        if (!live[j].ptr) break;
+        uint64_t home = home_of(live[j].ptr, live_shift);
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            live[i] = live[j];
+            live[j].ptr = 0;
+            i = j;
+        }
+    }
+    live_count--;
+}
+
+/* Takes ptr's block out of the live table into *out; 0 if it is not there.
+ * Profile lock held. */
+static int live_take(uintptr_t ptr, live_block *out) {
+    if (!live_cap) return 0;
+    uint64_t mask = live_cap - 1, j = home_of(ptr, live_shift);
+    while (live[j].ptr && live[j].ptr != ptr) j = (j + 1) & mask;
+    if (!live[j].ptr) return 0;
+    *out = live[j];
+    remove_slot(j);
+    unmark_page(ptr);
+    return 1;
+}
+
+/* ---- the estimates ---- */
+
 static void settle_peak(site *s) { hp_site_settle_peak(&s->v, &s->peak_epoch, peak_epoch); }
 
-int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag, uint32_t labels,
-                   size_t usable, size_t requested, double w, uint64_t now_ns) {
-    int rc = -1;
-    pthread_mutex_lock(&lock);
-    int internal = depth < 0;
-    hp_stack *st = internal ? NULL : hp_stack_intern(pcs, depth);
-    site *s = st ? find_site(st, tag, labels) : NULL;
-    hp_tag_estimate *te = internal ? NULL : tag_slot(tag);
-    if ((!internal && (!s || !te)) || ((live_count + 1) * 2 > live_cap && grow_live())) goto out;
-
-    uint64_t j = mix(ptr) & (live_cap - 1);
-    while (live[j].ptr && live[j].ptr != ptr) j = (j + 1) & (live_cap - 1);
-    if (live[j].ptr || hp_sampled_pages_mark((void *)ptr)) goto out; /* cannot happen; stay consistent */
-    live_count++;
-    live[j] = (live_block){ptr, s, w, usable, requested, now_ns};
-    if (internal) { /* the profiler's own block: tracked only to recognise its free */
-        internal_count++;
-        rc = 0;
-        goto out;
-    }
-
+/* Profile lock held. */
+static void account_alloc(site *s, double w, size_t usable, size_t requested, uint64_t now_ns) {
     double bytes = w * (double)usable, var_objs = w * w - w;
     double var_bytes = var_objs * (double)usable * (double)usable;
     settle_peak(s);
@@ -155,6 +278,7 @@ int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag,
         s->v.peak_req_bytes = s->v.inuse_req_bytes;
         s->v.peak_req_objs = s->v.inuse_objs;
     }
+    hp_tag_estimate *te = &tag_est[s->tag];
     te->inuse_objs += w;
     te->inuse_bytes += bytes;
     te->inuse_var_bytes += var_bytes;
@@ -166,83 +290,72 @@ int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag,
     total_bytes += bytes;
     total_objs += w;
     samples_taken++;
+    live_samples++;
     if (total_bytes >= peak_total_bytes) { /* ties: the latest peak wins, as in DHAT */
         peak_total_bytes = total_bytes;
         peak_epoch++;
         peak_at_ns = now_ns;
     }
-    rc = 0;
-out:
-    pthread_mutex_unlock(&lock);
+}
+
+/* Profile lock held. */
+static void account_free(const live_block *b, uint64_t now_ns) {
+    site *s = b->site;
+    double bytes = b->weight * (double)b->usable, var_objs = b->weight * b->weight - b->weight;
+    double var_bytes = var_objs * (double)b->usable * (double)b->usable;
+    settle_peak(s);
+    s->v.inuse_objs -= b->weight;
+    s->v.inuse_bytes -= bytes;
+    s->v.inuse_req_bytes -= b->weight * (double)b->requested;
+    s->v.inuse_var_bytes -= var_bytes;
+    s->v.inuse_var_objs -= var_objs;
+    s->v.lifetime_ns += b->weight * (double)(now_ns - b->t_alloc_ns);
+    s->live_weighted_start -= b->weight * (double)b->t_alloc_ns;
+    hp_tag_estimate *te = &tag_est[s->tag];
+    te->inuse_objs -= b->weight;
+    te->inuse_bytes -= bytes;
+    te->inuse_var_bytes -= var_bytes;
+    te->inuse_var_objs -= var_objs;
+    te->freed_objs += b->weight;
+    te->freed_bytes += bytes;
+    total_bytes -= bytes;
+    total_objs -= b->weight;
+    live_samples--;
+}
+
+int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag, uint32_t labels,
+                   size_t usable, size_t requested, double w, uint64_t now_ns) {
+    site *s = NULL;
+    if (depth >= 0 && !(s = site_for(pcs, depth, tag, labels))) return -1;
+    live_block b = {ptr, s, w, usable, requested, now_ns};
+    hp_lock_acquire(&lock);
+    int rc = live_insert(&b);
+    /* no site: the profiler's own block, tracked only to recognise its free */
+    if (!rc && s) account_alloc(s, w, usable, requested, now_ns);
+    hp_lock_release(&lock);
     return rc;
 }
 
-static void remove_slot(uint64_t i) {
-    uint64_t mask = live_cap - 1, j = i;
-    live[i].ptr = 0;
-    for (;;) { /* backward-shift deletion keeps probe chains intact */
-        j = (j + 1) & mask;
-        if (!live[j].ptr) break;
-        uint64_t home = mix(live[j].ptr) & mask;
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            live[i] = live[j];
-            live[j].ptr = 0;
-            i = j;
-        }
-    }
-    live_count--;
-}
-
 int hp_profile_remove(uintptr_t ptr, uint64_t now_ns) {
+    live_block b;
     int found = 0;
-    pthread_mutex_lock(&lock);
-    if (live_cap) {
-        uint64_t j = mix(ptr) & (live_cap - 1);
-        while (live[j].ptr && live[j].ptr != ptr) j = (j + 1) & (live_cap - 1);
-        if (live[j].ptr && !live[j].site) {
-            remove_slot(j);
-            hp_sampled_pages_unmark((void *)ptr);
-            internal_count--;
-            found = 2;
-        } else if (live[j].ptr) {
-            live_block b = live[j];
-            site *s = b.site;
-            double bytes = b.weight * (double)b.usable, var_objs = b.weight * b.weight - b.weight;
-            double var_bytes = var_objs * (double)b.usable * (double)b.usable;
-            settle_peak(s);
-            s->v.inuse_objs -= b.weight;
-            s->v.inuse_bytes -= bytes;
-            s->v.inuse_req_bytes -= b.weight * (double)b.requested;
-            s->v.inuse_var_bytes -= var_bytes;
-            s->v.inuse_var_objs -= var_objs;
-            s->v.lifetime_ns += b.weight * (double)(now_ns - b.t_alloc_ns);
-            s->live_weighted_start -= b.weight * (double)b.t_alloc_ns;
-            hp_tag_estimate *te = &tag_est[s->tag];
-            te->inuse_objs -= b.weight;
-            te->inuse_bytes -= bytes;
-            te->inuse_var_bytes -= var_bytes;
-            te->inuse_var_objs -= var_objs;
-            te->freed_objs += b.weight;
-            te->freed_bytes += bytes;
-            total_bytes -= bytes;
-            total_objs -= b.weight;
-            remove_slot(j);
-            hp_sampled_pages_unmark((void *)ptr);
-            found = 1;
-        }
+    hp_lock_acquire(&lock);
+    if (live_take(ptr, &b)) {
+        found = b.site ? 1 : 2;
+        if (b.site) account_free(&b, now_ns);
     }
-    pthread_mutex_unlock(&lock);
+    hp_lock_release(&lock);
     return found;
 }
 
 int hp_profile_snapshot_take(hp_profile_snapshot *out, uint64_t now_ns) {
     memset(out, 0, sizeof *out);
     out->taken_uptime_ns = now_ns;
-    pthread_mutex_lock(&lock);
+    hp_lock_acquire(&lock);
     out->sites = site_count ? hp_malloc(site_count * sizeof *out->sites) : NULL;
     out->tags = tag_cap ? hp_malloc(tag_cap * sizeof *out->tags) : NULL;
     if ((site_count && !out->sites) || (tag_cap && !out->tags)) {
-        pthread_mutex_unlock(&lock);
+        hp_lock_release(&lock);
         hp_profile_snapshot_free(out);
         return -1;
     }
@@ -262,9 +375,9 @@ int hp_profile_snapshot_take(hp_profile_snapshot *out, uint64_t now_ns) {
     out->peak_bytes = peak_total_bytes;
     out->peak_uptime_ns = peak_at_ns;
     out->samples = samples_taken;
-    out->live_samples = live_count - internal_count;
+    out->live_samples = live_samples;
     out->stacks = hp_stack_count();
-    pthread_mutex_unlock(&lock);
+    hp_lock_release(&lock);
     return 0;
 }
 
@@ -276,22 +389,22 @@ void hp_profile_snapshot_free(hp_profile_snapshot *s) {
 
 int hp_profile_tag_estimate(uint32_t tag, hp_tag_estimate *out) {
     int rc = -1;
-    pthread_mutex_lock(&lock);
+    hp_lock_acquire(&lock);
     if (tag < tag_cap) {
         *out = tag_est[tag];
         rc = 0;
     }
-    pthread_mutex_unlock(&lock);
+    hp_lock_release(&lock);
     return rc;
 }
 
 uintptr_t *hp_profile_pcs_in_range(uintptr_t lo, uintptr_t hi, size_t *count) {
-    pthread_mutex_lock(&lock);
+    hp_lock_acquire(&lock);
     uintptr_t *pcs = hp_stack_pcs_in_range(lo, hi, count);
-    pthread_mutex_unlock(&lock);
+    hp_lock_release(&lock);
     return pcs;
 }
 
-void hp_profile_lock(void) { pthread_mutex_lock(&lock); }
-void hp_profile_unlock(void) { pthread_mutex_unlock(&lock); }
-void hp_profile_reset_lock(void) { pthread_mutex_init(&lock, NULL); }
+void hp_profile_lock(void) { hp_lock_acquire(&lock); }
+void hp_profile_unlock(void) { hp_lock_release(&lock); }
+void hp_profile_reset_lock(void) { hp_lock_reset(&lock); }

@@ -5,8 +5,9 @@
  * weight w = 1/P(sampled), so sums of w are unbiased for the totals; in full
  * mode (rate 1) w = 1 and every value is exact.
  *
- * One mutex guards it all. It is taken only for sampled events (rare at the
- * default rate) and never while unwinding or doing I/O.
+ * One lock guards it all, taken once per sampled event (rare at the default
+ * rate, every allocation and free in full mode) and never while unwinding
+ * or doing I/O; known stacks and sites are found without it (profile.c).
  */
 #ifndef HP_PROFILE_H
 #define HP_PROFILE_H
@@ -88,6 +89,10 @@ typedef struct hp_profile_snapshot {
 int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag, uint32_t labels,
                    size_t usable, size_t requested, double weight, uint64_t now_ns) HP_HIDDEN_API;
 
+/* Starts loading what hp_profile_add or hp_profile_remove will touch for
+ * ptr (a cache miss in a large live table), so that it overlaps other work. */
+void hp_profile_prefetch(uintptr_t ptr) HP_HIDDEN_API;
+
 /* Forgets a block if it is recorded; returns 0 if it was not, 1 for a
  * sampled block, 2 for one of the profiler's own. */
 int hp_profile_remove(uintptr_t ptr, uint64_t now_ns) HP_HIDDEN_API;
@@ -103,7 +108,8 @@ int hp_profile_tag_estimate(uint32_t tag, hp_tag_estimate *out) HP_HIDDEN_API;
 /* Frames of recorded stacks inside [lo, hi); see hp_stack_pcs_in_range. */
 uintptr_t *hp_profile_pcs_in_range(uintptr_t lo, uintptr_t hi, size_t *count) HP_HIDDEN_API;
 
-/* Fork handling: the lock is taken in prepare and released in both. */
+/* The profile lock (fork: taken in prepare and released in both; also what
+ * a caller of hp_stack_intern holds). */
 void hp_profile_lock(void) HP_HIDDEN_API;
 void hp_profile_unlock(void) HP_HIDDEN_API;
 void hp_profile_reset_lock(void) HP_HIDDEN_API;

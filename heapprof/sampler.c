@@ -81,6 +81,7 @@ void hp_sampler_start(void) {
 
 void hp_sampler_on_alloc(hp_thread *t, void *p, size_t usable, size_t requested) {
     uintptr_t pcs[HP_MAX_DEPTH + HP_OWN_FRAMES_MAX];
+    hp_profile_prefetch((uintptr_t)p); /* its live-table slot arrives while we unwind */
     int depth = hp_stack_capture(pcs, hp_cfg.depth);
     hp_profile_add((uintptr_t)p, pcs, depth, t->tag, t->labels, usable, requested,
                    hp_sampler_weight(requested), hp_uptime_ns());
@@ -92,5 +93,6 @@ void hp_sampler_on_internal_alloc(void *p, size_t usable) {
 
 enum hp_block_kind hp_sampler_on_free(hp_thread *t, void *p) {
     (void)t;
+    hp_profile_prefetch((uintptr_t)p);
     return (enum hp_block_kind)hp_profile_remove((uintptr_t)p, hp_uptime_ns());
 }

@@ -207,42 +207,82 @@ int hp_stack_capture(uintptr_t *pcs, int max) {
     return n >= 0 ? n : capture_slow(pcs, max);
 }
 
-/* Open addressing, linear probing, power-of-two capacity, at most half full. */
-static hp_stack **table;
-static uint32_t capacity, count;
+/* Open addressing, linear probing, power-of-two capacity, at most half
+ * full. Lookups take no lock: a slot, once set, never changes, and a grown
+ * table is published whole. The smaller tables stay readable, since a reader
+ * may still be in one (together they are smaller than the current one).
+ * Inserts happen under the profile lock. */
+typedef struct stack_table {
+    uint32_t cap;
+    struct stack_table *retired;
+    _Atomic(hp_stack *) slot[];
+} stack_table;
+
+static _Atomic(stack_table *) table;
+static uint32_t count;
 
 static int grow(void) {
-    uint32_t new_cap = capacity ? capacity * 2 : 4096;
-    hp_stack **t = hp_calloc(new_cap, sizeof *t);
+    stack_table *old = atomic_load_explicit(&table, memory_order_relaxed);
+    uint32_t new_cap = old ? old->cap * 2 : 4096;
+    stack_table *t = hp_calloc(1, sizeof *t + new_cap * sizeof t->slot[0]);
     if (!t) return -1;
-    for (uint32_t i = 0; i < capacity; i++) {
-        hp_stack *s = table[i];
+    t->cap = new_cap;
+    t->retired = old;
+    for (uint32_t i = 0; old && i < old->cap; i++) {
+        hp_stack *s = atomic_load_explicit(&old->slot[i], memory_order_relaxed);
         if (!s) continue;
         uint32_t j = (uint32_t)s->hash & (new_cap - 1);
-        while (t[j]) j = (j + 1) & (new_cap - 1);
-        t[j] = s;
+        while (atomic_load_explicit(&t->slot[j], memory_order_relaxed)) j = (j + 1) & (new_cap - 1);
+        atomic_store_explicit(&t->slot[j], s, memory_order_relaxed);
     }
-    hp_free(table);
-    table = t;
-    capacity = new_cap;
+    atomic_store_explicit(&table, t, memory_order_release);
     return 0;
 }
 
-hp_stack *hp_stack_intern(const uintptr_t *pcs, int depth) {
+uint64_t hp_stack_hash(const uintptr_t *pcs, int depth) {
+    return XXH3_64bits(pcs, (size_t)depth * sizeof pcs[0]);
+}
+
+static hp_stack *probe(const stack_table *t, const uintptr_t *pcs, int depth, uint64_t h,
+                       uint32_t *empty) {
     size_t bytes = (size_t)depth * sizeof pcs[0];
-    uint64_t h = XXH3_64bits(pcs, bytes);
-    if ((count + 1) * 2 > capacity && grow()) return NULL;
-    uint32_t j = (uint32_t)h & (capacity - 1);
-    for (hp_stack *s; (s = table[j]) != NULL; j = (j + 1) & (capacity - 1))
+    uint32_t j = (uint32_t)h & (t->cap - 1);
+    for (hp_stack *s; (s = atomic_load_explicit(&t->slot[j], memory_order_acquire)) != NULL;
+         j = (j + 1) & (t->cap - 1))
         if (s->hash == h && s->depth == (uint32_t)depth && !memcmp(s->pcs, pcs, bytes)) return s;
-    hp_stack *s = hp_malloc(sizeof *s + bytes);
+    if (empty) *empty = j;
+    return NULL;
+}
+
+hp_stack *hp_stack_find(const uintptr_t *pcs, int depth, uint64_t h) {
+    const stack_table *t = atomic_load_explicit(&table, memory_order_acquire);
+    return t ? probe(t, pcs, depth, h, NULL) : NULL;
+}
+
+hp_stack *hp_stack_intern_hashed(const uintptr_t *pcs, int depth, uint64_t h) {
+    stack_table *t = atomic_load_explicit(&table, memory_order_relaxed);
+    uint32_t j = 0;
+    hp_stack *s = t ? probe(t, pcs, depth, h, &j) : NULL;
+    if (s) return s;
+    if (!t || (count + 1) * 2 > t->cap) {
+        if (grow()) return NULL;
+        t = atomic_load_explicit(&table, memory_order_relaxed);
+        probe(t, pcs, depth, h, &j);
+    }
+    size_t bytes = (size_t)depth * sizeof pcs[0];
+    s = hp_malloc(sizeof *s + bytes);
     if (!s) return NULL;
     s->hash = h;
     s->id = ++count;
     s->depth = (uint32_t)depth;
+    atomic_init(&s->site_hint, NULL);
     memcpy(s->pcs, pcs, bytes);
-    table[j] = s;
+    atomic_store_explicit(&t->slot[j], s, memory_order_release);
     return s;
+}
+
+hp_stack *hp_stack_intern(const uintptr_t *pcs, int depth) {
+    return hp_stack_intern_hashed(pcs, depth, hp_stack_hash(pcs, depth));
 }
 
 uint32_t hp_stack_count(void) { return count; }
@@ -250,8 +290,9 @@ uint32_t hp_stack_count(void) { return count; }
 uintptr_t *hp_stack_pcs_in_range(uintptr_t lo, uintptr_t hi, size_t *count) {
     size_t n = 0, cap = 0;
     uintptr_t *out = NULL;
-    for (uint32_t i = 0; i < capacity; i++) {
-        const hp_stack *s = table[i];
+    const stack_table *t = atomic_load_explicit(&table, memory_order_relaxed);
+    for (uint32_t i = 0; t && i < t->cap; i++) {
+        const hp_stack *s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
         if (!s) continue;
         for (uint32_t f = 0; f < s->depth; f++) {
             if (s->pcs[f] < lo || s->pcs[f] >= hi) continue;

@@ -13,8 +13,9 @@
 
 typedef struct hp_stack {
     uint64_t hash;
-    uint32_t id;    /* dense, from 1, in order of first sight */
-    uint32_t depth; /* frames in pcs, leaf first */
+    uint32_t id;              /* dense, from 1, in order of first sight */
+    uint32_t depth;           /* frames in pcs, leaf first */
+    _Atomic(void *) site_hint; /* profile.c: the site this stack was last recorded in */
     uintptr_t pcs[];
 } hp_stack;
 
@@ -33,6 +34,15 @@ int hp_stack_capture(uintptr_t *pcs, int max) __attribute__((visibility("hidden"
 /* Returns the interned stack for pcs (adding it if new), or NULL when out of
  * memory. Caller holds the profile lock. */
 hp_stack *hp_stack_intern(const uintptr_t *pcs, int depth) __attribute__((visibility("hidden")));
+
+/* The same in two steps, so that a known stack costs no lock: the hash of
+ * pcs; the interned stack if there is one (any thread, no lock); interning
+ * with a precomputed hash (profile lock held). */
+uint64_t hp_stack_hash(const uintptr_t *pcs, int depth) __attribute__((visibility("hidden")));
+hp_stack *hp_stack_find(const uintptr_t *pcs, int depth, uint64_t hash)
+    __attribute__((visibility("hidden")));
+hp_stack *hp_stack_intern_hashed(const uintptr_t *pcs, int depth, uint64_t hash)
+    __attribute__((visibility("hidden")));
 
 /* Fork handling: fork waits for captures in flight (see stacks.c). */
 void hp_stacks_fork_prepare(void) __attribute__((visibility("hidden")));
