@@ -309,7 +309,9 @@ static void account_free(const live_block *b, uint64_t now_ns) {
     s->v.inuse_req_bytes -= b->weight * (double)b->requested;
     s->v.inuse_var_bytes -= var_bytes;
     s->v.inuse_var_objs -= var_objs;
-    s->v.lifetime_ns += b->weight * (double)(now_ns - b->t_alloc_ns);
+    /* stamps from two threads may be a hair out of order (clock.h) */
+    uint64_t lifetime = now_ns > b->t_alloc_ns ? now_ns - b->t_alloc_ns : 0;
+    s->v.lifetime_ns += b->weight * (double)lifetime;
     s->live_weighted_start -= b->weight * (double)b->t_alloc_ns;
     hp_tag_estimate *te = &tag_est[s->tag];
     te->inuse_objs -= b->weight;
@@ -373,7 +375,7 @@ int hp_profile_snapshot_take(hp_profile_snapshot *out, uint64_t now_ns) {
     out->inuse_bytes = total_bytes;
     out->inuse_objs = total_objs;
     out->peak_bytes = peak_total_bytes;
-    out->peak_uptime_ns = peak_at_ns;
+    out->peak_uptime_ns = peak_at_ns < now_ns ? peak_at_ns : now_ns; /* clock.h */
     out->samples = samples_taken;
     out->live_samples = live_samples;
     out->stacks = hp_stack_count();

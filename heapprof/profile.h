@@ -54,7 +54,8 @@ static inline hp_site_values hp_site_values_at(const hp_site_values *v, double l
                                                uint64_t site_epoch, uint64_t epoch,
                                                uint64_t now_ns) {
     hp_site_values o = *v;
-    o.lifetime_ns += v->inuse_objs * (double)now_ns - live_start_sum;
+    double live = v->inuse_objs * (double)now_ns - live_start_sum;
+    o.lifetime_ns += live > 0 ? live : 0; /* stamps can run a hair ahead of now (clock.h) */
     hp_site_settle_peak(&o, &site_epoch, epoch);
     return o;
 }

@@ -8,6 +8,7 @@
 #include "sampler.h"
 #include "../alloc/counters.h"
 #include "../alloc/sampler_hooks.h"
+#include "clock.h"
 #include "config.h"
 #include "dump.h"
 #include "log.h"
@@ -71,7 +72,10 @@ double hp_sampler_weight(uint64_t n) {
 int64_t hp_sampler_rate(void) { return rate; }
 
 void hp_sampler_start(void) {
-    if (hp_cfg.rate > 0) hp_stacks_init();
+    if (hp_cfg.rate > 0) {
+        hp_stacks_init();
+        hp_clock_start();
+    }
     rate = hp_cfg.rate;
     __atomic_add_fetch(&hp_sampler_generation, 1, __ATOMIC_RELAXED);
     /* This thread takes its next allocation through the slow path and
@@ -84,7 +88,7 @@ void hp_sampler_on_alloc(hp_thread *t, void *p, size_t usable, size_t requested)
     hp_profile_prefetch((uintptr_t)p); /* its live-table slot arrives while we unwind */
     int depth = hp_stack_capture(pcs, hp_cfg.depth);
     hp_profile_add((uintptr_t)p, pcs, depth, t->tag, t->labels, usable, requested,
-                   hp_sampler_weight(requested), hp_uptime_ns());
+                   hp_sampler_weight(requested), hp_clock_ns());
 }
 
 void hp_sampler_on_internal_alloc(void *p, size_t usable) {
@@ -94,5 +98,5 @@ void hp_sampler_on_internal_alloc(void *p, size_t usable) {
 enum hp_block_kind hp_sampler_on_free(hp_thread *t, void *p) {
     (void)t;
     hp_profile_prefetch((uintptr_t)p);
-    return (enum hp_block_kind)hp_profile_remove((uintptr_t)p, hp_uptime_ns());
+    return (enum hp_block_kind)hp_profile_remove((uintptr_t)p, hp_clock_ns());
 }
