@@ -43,7 +43,12 @@ static int enter_and_decide(hp_thread *t, size_t n) {
 
 static void leave(hp_thread *t) {
     t->busy--;
-    hp_flush(t);
+    /* In full mode (no distance to the next sample) every allocation comes
+     * back here: flush full batches only, as the fast path does. */
+    if (t->sample_left || t->busy || t->internal || t->mode != HP_THREAD_ACTIVE ||
+        t->alloc_bytes >= (uint64_t)HP_FLUSH_BYTES || t->live >= HP_FLUSH_BYTES ||
+        t->live <= -HP_FLUSH_BYTES)
+        hp_flush(t);
     hp_arm(t);
 }
 
