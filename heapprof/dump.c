@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "dump.h"
+#include "symbolize_dw.h"
 #include "../alloc/counters.h"
 #include "../gpu/gpu.h"
 #include "config.h"
@@ -103,6 +104,10 @@ int hp_dump(const char *reason) {
     if (!reason || !*reason) reason = "api";
     dumping_here = 1;
     hp_internal_enter();
+    /* libdw is dlopen'd before the dump lock is taken, never under it. */
+    if (hp_cfg.symbolize != HP_SYM_NONE &&
+        (hp_cfg.formats & (HP_FMT_PPROF | HP_FMT_DHAT | HP_FMT_DHAT_ZST)))
+        hp_dw_load();
     pthread_mutex_lock(&dump_lock);
     /* After the exit dump, the process is ending: a dump started now (by the
      * background thread) could be cut off half-written. */

@@ -3,13 +3,20 @@
 #include "log.h"
 
 #include <dlfcn.h>
+#include <stdatomic.h>
 
 static hp_dw table;
-static int state; /* 0 not tried, 1 loaded, -1 failed */
+static _Atomic int state; /* 0 not tried, 2 loading, 1 loaded, -1 failed */
 
+/* Any thread may call this, without holding a lock of ours (dump.c calls it
+ * before taking the dump lock: dlopen takes the loader lock, and a library
+ * constructor running under that lock may itself want the dump lock). A
+ * caller that finds another thread loading does not wait for it: that one
+ * dump goes without names rather than risk waiting on a loader lock. */
 const hp_dw *hp_dw_load(void) {
-    if (state) return state > 0 ? &table : NULL;
-    state = -1;
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&state, &expected, 2))
+        return expected == 1 ? &table : NULL;
     /* RTLD_LOCAL: libdw's symbols stay out of the program's lookups. Never
      * closed: the table points into it, and a later dump would only load it
      * again. */
@@ -28,8 +35,9 @@ const hp_dw *hp_dw_load(void) {
         hp_info("cannot load libdw.so.1 (%s%s); profiles keep addresses and mappings only, for "
                 "go tool pprof to symbolize later (install libdw1)",
                 h ? "no " : "", why ? why : "not found");
+        atomic_store(&state, -1);
         return NULL;
     }
-    state = 1;
+    atomic_store(&state, 1);
     return &table;
 }
