@@ -15,8 +15,7 @@ static _Atomic int state; /* 0 not tried, 2 loading, 1 loaded, -1 failed */
  * dump goes without names rather than risk waiting on a loader lock. */
 const hp_dw *hp_dw_load(void) {
     int expected = 0;
-    if (!atomic_compare_exchange_strong(&state, &expected, 2))
-        return expected == 1 ? &table : NULL;
+    if (!atomic_compare_exchange_strong(&state, &expected, 2)) return expected == 1 ? &table : NULL;
     /* RTLD_LOCAL: libdw's symbols stay out of the program's lookups. Never
      * closed: the table points into it, and a later dump would only load it
      * again. */
