@@ -39,6 +39,9 @@ static const struct {
     {"--seed", "HEAPPROF_SEED", "N", "sampling seed (reproducible runs)"},
     {"--config", "HEAPPROF_CONFIG", "FILE", "read settings from FILE"},
     {"--log", "HEAPPROF_LOG", "LEVEL", "quiet, info or debug"},
+    {"--symbolize", "HEAPPROF_SYMBOLIZE", "MODE", "fast, full or none (names in the profiles)"},
+    {"--pyroscope-url", "HEAPPROF_PYROSCOPE_URL", "URL", "push profiles to Pyroscope from the program"},
+    {"--app", "HEAPPROF_APP", "NAME", "application name for Pyroscope"},
 };
 
 static void run_usage(FILE *out) {
