@@ -18,7 +18,7 @@ typedef struct site {
 
 typedef struct live_block {
     uintptr_t ptr; /* 0 = empty slot */
-    site *site;    /* NULL for a block of the profiler's own */
+    site *site;
     double weight;
     uint64_t usable, requested;
     uint64_t t_alloc_ns;
@@ -251,6 +251,88 @@ static int live_take(uintptr_t ptr, live_block *out) {
     return 1;
 }
 
+/* Blocks of the profiler's own (libunwind's caches), kept apart from the
+ * live table: their free must be recognised at once (the allocator charges
+ * it to the profiler), and they are few. */
+static uintptr_t *own;
+static uint64_t own_cap, own_count;
+static unsigned own_shift;
+
+static int own_insert(uintptr_t ptr) {
+    if ((own_count + 1) * 2 > own_cap) {
+        uint64_t cap = own_cap ? own_cap * 2 : 64;
+        unsigned shift = own_cap ? own_shift - 1 : 64 - 6;
+        uintptr_t *t = hp_calloc(cap, sizeof *t);
+        if (!t) return -1;
+        for (uint64_t i = 0; i < own_cap; i++) {
+            if (!own[i]) continue;
+            uint64_t j = home_of(own[i], shift);
+            while (t[j]) j = (j + 1) & (cap - 1);
+            t[j] = own[i];
+        }
+        hp_free(own);
+        own = t;
+        own_cap = cap;
+        own_shift = shift;
+    }
+    uint64_t mask = own_cap - 1, j = home_of(ptr, own_shift);
+    while (own[j] && own[j] != ptr) j = (j + 1) & mask;
+    if (own[j] || mark_page(ptr)) return -1;
+    own[j] = ptr;
+    own_count++;
+    return 0;
+}
+
+static int own_take(uintptr_t ptr) {
+    if (!own_count) return 0;
+    uint64_t mask = own_cap - 1, i = home_of(ptr, own_shift);
+    while (own[i] && own[i] != ptr) i = (i + 1) & mask;
+    if (!own[i]) return 0;
+    own[i] = 0;
+    for (uint64_t j = i;;) { /* backward shift */
+        j = (j + 1) & mask;
+        if (!own[j]) break;
+        uint64_t home = home_of(own[j], own_shift);
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            own[i] = own[j];
+            own[j] = 0;
+            i = j;
+        }
+    }
+    own_count--;
+    unmark_page(ptr);
+    return 1;
+}
+
+/* Frees waiting for their live-table slot to arrive in the cache. A free
+ * needs the slot at once, and in a table of megabytes it is a cache miss
+ * that nothing else in free() can overlap; so the slot is prefetched and
+ * the block set aside, and taken out of the table a few events later, when
+ * the line has arrived. Every allocation, snapshot and per-tag read first
+ * settles them all, in order (an allocation may reuse a pending address),
+ * so what anyone sees is as if each free had been applied when it
+ * happened. Guarded by the profile lock. */
+#define PENDING 8
+static struct pending_free {
+    uintptr_t ptr;
+    uint64_t now_ns;
+} pending[PENDING];
+static unsigned pending_head, pending_count;
+
+static void account_free(const live_block *b, uint64_t now_ns);
+
+static void settle_oldest(void) {
+    const struct pending_free *f = &pending[pending_head];
+    live_block b;
+    if (live_take(f->ptr, &b)) account_free(&b, f->now_ns);
+    pending_head = (pending_head + 1) % PENDING;
+    pending_count--;
+}
+
+static void settle_pending(void) {
+    while (pending_count) settle_oldest();
+}
+
 /* ---- the estimates ---- */
 
 static void settle_peak(site *s) { hp_site_settle_peak(&s->v, &s->peak_epoch, peak_epoch); }
@@ -331,29 +413,32 @@ int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag,
     if (depth >= 0 && !(s = site_for(pcs, depth, tag, labels))) return -1;
     live_block b = {ptr, s, w, usable, requested, now_ns};
     hp_lock_acquire(&lock);
-    int rc = live_insert(&b);
-    /* no site: the profiler's own block, tracked only to recognise its free */
+    settle_pending();
+    int rc = s ? live_insert(&b) : own_insert(ptr);
     if (!rc && s) account_alloc(s, w, usable, requested, now_ns);
     hp_lock_release(&lock);
     return rc;
 }
 
 int hp_profile_remove(uintptr_t ptr, uint64_t now_ns) {
-    live_block b;
-    int found = 0;
+    int kind = 1;
     hp_lock_acquire(&lock);
-    if (live_take(ptr, &b)) {
-        found = b.site ? 1 : 2;
-        if (b.site) account_free(&b, now_ns);
+    if (own_take(ptr)) {
+        kind = 2;
+    } else {
+        if (pending_count == PENDING) settle_oldest();
+        pending[(pending_head + pending_count) % PENDING] = (struct pending_free){ptr, now_ns};
+        pending_count++;
     }
     hp_lock_release(&lock);
-    return found;
+    return kind;
 }
 
 int hp_profile_snapshot_take(hp_profile_snapshot *out, uint64_t now_ns) {
     memset(out, 0, sizeof *out);
     out->taken_uptime_ns = now_ns;
     hp_lock_acquire(&lock);
+    settle_pending();
     out->sites = site_count ? hp_malloc(site_count * sizeof *out->sites) : NULL;
     out->tags = tag_cap ? hp_malloc(tag_cap * sizeof *out->tags) : NULL;
     if ((site_count && !out->sites) || (tag_cap && !out->tags)) {
@@ -392,6 +477,7 @@ void hp_profile_snapshot_free(hp_profile_snapshot *s) {
 int hp_profile_tag_estimate(uint32_t tag, hp_tag_estimate *out) {
     int rc = -1;
     hp_lock_acquire(&lock);
+    settle_pending();
     if (tag < tag_cap) {
         *out = tag_est[tag];
         rc = 0;

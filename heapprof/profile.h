@@ -94,8 +94,9 @@ int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag,
  * ptr (a cache miss in a large live table), so that it overlaps other work. */
 void hp_profile_prefetch(uintptr_t ptr) HP_HIDDEN_API;
 
-/* Forgets a block if it is recorded; returns 0 if it was not, 1 for a
- * sampled block, 2 for one of the profiler's own. */
+/* Forgets a block if it is recorded: returns 2 if it was one of the
+ * profiler's own, else 1 (a sampled block's removal may be applied a few
+ * events later, but always before anything reads the profile). */
 int hp_profile_remove(uintptr_t ptr, uint64_t now_ns) HP_HIDDEN_API;
 
 /* Copies the profile out under the lock; now_ns (uptime) closes the
