@@ -104,21 +104,42 @@ static hp_tag_estimate *tag_slot(uint32_t tag) {
     return &tag_est[tag];
 }
 
+/* The stack this thread recorded last: allocations in a loop give the same
+ * stack over and over, recognised by one comparison, before any hashing. */
+static __thread hp_stack *last_stack __attribute__((tls_model("initial-exec")));
+
+static int same_pcs(const hp_stack *st, const uintptr_t *pcs, int depth) {
+    if (st->depth != (uint32_t)depth) return 0;
+    for (int i = 0; i < depth; i++) /* leaf first: where stacks differ */
+        if (st->pcs[i] != pcs[i]) return 0;
+    return 1;
+}
+
 /* The site of a sampled block. A stack remembers the site it was last
  * recorded in, so the usual case (same stack, same tag and labels) needs no
  * lock; sites never change their stack, tag or labels, nor go away. */
 static site *site_for(const uintptr_t *pcs, int depth, uint32_t tag, uint32_t labels) {
-    uint64_t h = hp_stack_hash(pcs, depth);
-    hp_stack *st = hp_stack_find(pcs, depth, h);
+    hp_stack *st = last_stack;
+    uint64_t h = 0;
+    if (!st || !same_pcs(st, pcs, depth)) {
+        h = hp_stack_hash(pcs, depth);
+        st = hp_stack_find(pcs, depth, h);
+    }
     site *s = st ? atomic_load_explicit(&st->site_hint, memory_order_acquire) : NULL;
-    if (s && s->tag == tag && s->labels == labels) return s;
+    if (s && s->tag == tag && s->labels == labels) {
+        last_stack = st;
+        return s;
+    }
     hp_lock_acquire(&lock);
     if (!st) st = hp_stack_intern_hashed(pcs, depth, h);
     s = st ? find_site(st, tag, labels) : NULL;
     /* the per-tag slot exists from the first site of the tag on */
     if (s && !tag_slot(tag)) s = NULL;
     hp_lock_release(&lock);
-    if (s) atomic_store_explicit(&st->site_hint, s, memory_order_release);
+    if (s) {
+        atomic_store_explicit(&st->site_hint, s, memory_order_release);
+        last_stack = st;
+    }
     return s;
 }
 
@@ -208,7 +229,8 @@ void hp_profile_prefetch(uintptr_t ptr) {
     unsigned shift = __atomic_load_n(&live_shift, __ATOMIC_RELAXED);
     /* A table being replaced only prefetches a wrong line: prefetches do
      * not fault. */
-    if (t) __builtin_prefetch(&t[home_of(ptr, shift) & (__atomic_load_n(&live_cap, __ATOMIC_RELAXED) - 1)], 1);
+    uint64_t cap = __atomic_load_n(&live_cap, __ATOMIC_RELAXED);
+    if (t) __builtin_prefetch(&t[home_of(ptr, shift) & (cap - 1)], 1);
 }
 
 /* Records b and marks its page. Profile lock held. */
@@ -339,15 +361,19 @@ static void settle_peak(site *s) { hp_site_settle_peak(&s->v, &s->peak_epoch, pe
 
 /* Profile lock held. */
 static void account_alloc(site *s, double w, size_t usable, size_t requested, uint64_t now_ns) {
-    double bytes = w * (double)usable, var_objs = w * w - w;
+    double bytes = w * (double)usable;
+    /* the variance terms w^2 - w vanish at w = 1: full mode skips them */
+    double var_objs = w != 1.0 ? w * w - w : 0;
     double var_bytes = var_objs * (double)usable * (double)usable;
     settle_peak(s);
     s->v.alloc_objs += w;
     s->v.alloc_bytes += bytes;
     s->v.inuse_objs += w;
     s->v.inuse_bytes += bytes;
-    s->v.inuse_var_bytes += var_bytes;
-    s->v.inuse_var_objs += var_objs;
+    if (w != 1.0) {
+        s->v.inuse_var_bytes += var_bytes;
+        s->v.inuse_var_objs += var_objs;
+    }
     s->v.samples++;
     s->live_weighted_start += w * (double)now_ns;
     s->v.alloc_req_bytes += w * (double)requested;
@@ -363,8 +389,10 @@ static void account_alloc(site *s, double w, size_t usable, size_t requested, ui
     hp_tag_estimate *te = &tag_est[s->tag];
     te->inuse_objs += w;
     te->inuse_bytes += bytes;
-    te->inuse_var_bytes += var_bytes;
-    te->inuse_var_objs += var_objs;
+    if (w != 1.0) {
+        te->inuse_var_bytes += var_bytes;
+        te->inuse_var_objs += var_objs;
+    }
     if (te->inuse_bytes > te->peak_bytes) {
         te->peak_bytes = te->inuse_bytes;
         te->peak_objs = te->inuse_objs;
@@ -383,23 +411,28 @@ static void account_alloc(site *s, double w, size_t usable, size_t requested, ui
 /* Profile lock held. */
 static void account_free(const live_block *b, uint64_t now_ns) {
     site *s = b->site;
-    double bytes = b->weight * (double)b->usable, var_objs = b->weight * b->weight - b->weight;
+    const double w = b->weight, bytes = w * (double)b->usable;
+    double var_objs = w != 1.0 ? w * w - w : 0;
     double var_bytes = var_objs * (double)b->usable * (double)b->usable;
     settle_peak(s);
-    s->v.inuse_objs -= b->weight;
+    s->v.inuse_objs -= w;
     s->v.inuse_bytes -= bytes;
-    s->v.inuse_req_bytes -= b->weight * (double)b->requested;
-    s->v.inuse_var_bytes -= var_bytes;
-    s->v.inuse_var_objs -= var_objs;
+    s->v.inuse_req_bytes -= w * (double)b->requested;
+    if (w != 1.0) {
+        s->v.inuse_var_bytes -= var_bytes;
+        s->v.inuse_var_objs -= var_objs;
+    }
     /* stamps from two threads may be a hair out of order (clock.h) */
     uint64_t lifetime = now_ns > b->t_alloc_ns ? now_ns - b->t_alloc_ns : 0;
     s->v.lifetime_ns += b->weight * (double)lifetime;
     s->live_weighted_start -= b->weight * (double)b->t_alloc_ns;
     hp_tag_estimate *te = &tag_est[s->tag];
-    te->inuse_objs -= b->weight;
+    te->inuse_objs -= w;
     te->inuse_bytes -= bytes;
-    te->inuse_var_bytes -= var_bytes;
-    te->inuse_var_objs -= var_objs;
+    if (w != 1.0) {
+        te->inuse_var_bytes -= var_bytes;
+        te->inuse_var_objs -= var_objs;
+    }
     te->freed_objs += b->weight;
     te->freed_bytes += bytes;
     total_bytes -= bytes;

@@ -63,6 +63,22 @@ static inline uint64_t lookup(const rule_table *t, uintptr_t pc) {
     }
 }
 
+/* The table as a walk reads it: its fields in registers, since the walk's
+ * own stores (into pcs) could otherwise alias them. */
+typedef struct table_view {
+    const rule_slot *slot;
+    unsigned shift;
+    uint32_t mask;
+} table_view;
+
+static inline uint64_t view_lookup(table_view v, uintptr_t pc) {
+    for (uint32_t i = (uint32_t)((pc * 0x9E3779B97F4A7C15ULL) >> v.shift);; i = (i + 1) & v.mask) {
+        uintptr_t k = atomic_load_explicit(&v.slot[i].pc, memory_order_acquire);
+        if (k == pc) return atomic_load_explicit(&v.slot[i].rule, memory_order_relaxed);
+        if (!k) return 0;
+    }
+}
+
 static void put(rule_table *t, uintptr_t pc, uint64_t rule) {
     uint32_t i = slot_of(t, pc);
     while (atomic_load_explicit(&t->slot[i].pc, memory_order_relaxed))
@@ -186,10 +202,10 @@ int hp_unwind_thread_init(void) {
  * to its caller; *ra is the return address. Returns 1 on success, 0 at the
  * end of the chain, or FAIL / MISS. */
 enum { STEP_END = 0, STEP_OK = 1 };
-static inline __attribute__((always_inline)) int step(const rule_table *t, uintptr_t *pc,
-                                                      uintptr_t *sp, uintptr_t *fp, uintptr_t hi,
-                                                      uintptr_t *ra, uintptr_t *miss) {
-    uint64_t r = lookup(t, *pc);
+static inline __attribute__((always_inline)) int step(table_view t, uintptr_t *pc, uintptr_t *sp,
+                                                      uintptr_t *fp, uintptr_t hi, uintptr_t *ra,
+                                                      uintptr_t *miss) {
+    uint64_t r = view_lookup(t, *pc);
     if (__builtin_expect(HP_RULE_KIND(r) != HP_RULE_STANDARD, 0)) {
         if (!r) {
             *miss = *pc;
@@ -230,11 +246,12 @@ __attribute__((noinline)) int hp_unwind(uintptr_t *pcs, int max, int limit, uint
                      : "=r"(pc), "=r"(sp), "=r"(fp));
     if (sp < lo || sp >= hi) return HP_UNWIND_FAIL;
     uint32_t seq = atomic_load_explicit(&flush_seq, memory_order_acquire);
-    const rule_table *t = atomic_load_explicit(&rules, memory_order_acquire);
-    if ((seq & 1) || !t) {
+    const rule_table *rt = atomic_load_explicit(&rules, memory_order_acquire);
+    if ((seq & 1) || !rt) {
         *miss = pc;
         return (seq & 1) ? HP_UNWIND_FAIL : HP_UNWIND_MISS;
     }
+    const table_view t = {rt->slot, rt->shift, rt->mask};
     int n = 0, rc, walked = 0;
     /* the leading frames to leave out, then the ones to record */
     do

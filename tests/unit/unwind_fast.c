@@ -6,7 +6,8 @@
  *   - frames based on rbp, on rsp, and of variable size (alloca), mixed, at
  *     depths 1..60;
  *   - libc's own frames (a qsort comparator), and another thread's stack;
- *   - truncation (max) and the leading frames left out (skip range).
+ *   - truncation (max) and the leading frames left out (skip range);
+ *   - callers whose frames lie at the same addresses, one after the other.
  * And it must decline (HP_UNWIND_FAIL, so that the profiler falls back to
  * libunwind) where its rules do not apply: a signal handler's frame, and
  * code without unwind tables (a few bytes of machine code in an mmap'd
@@ -145,6 +146,18 @@ static void descend(int depth, int expect_decline) {
     }
 }
 
+/* Two callers with identical frames: the walks below them meet the same
+ * states at the same addresses, and must notice where the stack differs. */
+static __attribute__((noinline)) void via_a(int depth) {
+    descend(depth, 0);
+    __asm__ volatile("");
+}
+
+static __attribute__((noinline)) void via_b(int depth) {
+    descend(depth, 0);
+    __asm__ volatile("");
+}
+
 /* ---- through libc, in a thread, in a signal handler, through JIT code ---- */
 
 static int by_value(const void *a, const void *b) {
@@ -190,6 +203,8 @@ int main(void) {
 
     for (int d = 0; d <= 60; d++)
         descend(d, 0);
+    for (int i = 0; i < 40; i++) /* each depth through a, then b, then a again */
+        (i % 3 == 1 ? via_b : via_a)(i / 3);
     int v[64];
     for (int i = 0; i < 64; i++)
         v[i] = (i * 37) % 64;
@@ -201,7 +216,7 @@ int main(void) {
     raise(SIGUSR1);
     through_code_without_unwind_tables();
 
-    CHECK(compared == 61 + 1 + 20);
+    CHECK(compared == 61 + 40 + 1 + 20);
     CHECK(declined == 2);
     printf("unwind_fast: %d stacks identical to libunwind's, %d declined\n", compared, declined);
     return CHECK_DONE();
