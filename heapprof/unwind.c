@@ -126,13 +126,21 @@ typedef struct find {
     uintptr_t pc;
     const uint8_t *hdr;
     int found;
-    unsigned long long subs;
+    unsigned long long subs, adds;
 } find;
+
+static unsigned long long seen_adds; /* dl_iterate_phdr's count of loads */
+
+void hp_unwind_forget(void) {
+    pthread_mutex_lock(&fill_lock);
+    flush_locked();
+    pthread_mutex_unlock(&fill_lock);
+}
 
 static int find_module(struct dl_phdr_info *info, size_t size, void *arg) {
     find *f = arg;
     if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
-        f->subs = info->dlpi_subs;
+        f->subs = info->dlpi_subs, f->adds = info->dlpi_adds;
     const ElfW(Phdr) *eh = NULL;
     int inside = 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -151,11 +159,15 @@ static int find_module(struct dl_phdr_info *info, size_t size, void *arg) {
 
 void hp_unwind_fill(uintptr_t pc) {
     pthread_mutex_lock(&fill_lock);
-    find f = {pc, NULL, 0, 0};
+    find f = {pc, NULL, 0, 0, 0};
     dl_iterate_phdr(find_module, &f);
-    if (f.subs != seen_subs) { /* a module was unloaded: its rules may be stale */
+    /* A module was unloaded (its rules may be stale) or loaded (where a
+     * cached "no unwind info" may now have some): start afresh. dlclose
+     * also flushes at once (unload.c), so an unloaded module's rules never
+     * serve a library mapped at its address. */
+    if (f.subs != seen_subs || f.adds != seen_adds) {
         flush_locked();
-        seen_subs = f.subs;
+        seen_subs = f.subs, seen_adds = f.adds;
     }
     uint64_t rule = hp_eh_frame_rule(f.hdr, pc);
     insert_locked(pc, rule);

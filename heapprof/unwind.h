@@ -31,6 +31,9 @@ int hp_unwind(uintptr_t *pcs, int max, int limit, uintptr_t skip_lo, uintptr_t s
  * fork held off (stacks.c's capture gate), as it walks the loader's list. */
 void hp_unwind_fill(uintptr_t pc) __attribute__((visibility("hidden")));
 
+/* Drops every cached rule (a module was unloaded). Takes the fill lock. */
+void hp_unwind_forget(void) __attribute__((visibility("hidden")));
+
 /* Learns the calling thread's stack bounds; may allocate (glibc), so call it
  * with the thread's allocations charged to the profiler. 0 on success. */
 int hp_unwind_thread_init(void) __attribute__((visibility("hidden")));
