@@ -151,11 +151,18 @@ static void gate_init(void) {
 void hp_stacks_fork_prepare(void) {
     pthread_once(&gate_once, gate_init);
     pthread_rwlock_wrlock(&capture_gate);
+    hp_unwind_fork_prepare();
 }
 
-void hp_stacks_fork_parent(void) { pthread_rwlock_unlock(&capture_gate); }
+void hp_stacks_fork_parent(void) {
+    hp_unwind_fork_parent();
+    pthread_rwlock_unlock(&capture_gate);
+}
 
-void hp_stacks_fork_child(void) { gate_init(); }
+void hp_stacks_fork_child(void) {
+    hp_unwind_fork_child();
+    gate_init();
+}
 
 /* libunwind, for the stacks the fast walker leaves to it. What it
  * allocates while capturing (its caches) is the profiler's. */

@@ -137,6 +137,12 @@ void hp_unwind_forget(void) {
     pthread_mutex_unlock(&fill_lock);
 }
 
+/* dlclose's forget takes the fill lock outside the capture gate, so fork
+ * holds it too: the child must not inherit it taken. */
+void hp_unwind_fork_prepare(void) { pthread_mutex_lock(&fill_lock); }
+void hp_unwind_fork_parent(void) { pthread_mutex_unlock(&fill_lock); }
+void hp_unwind_fork_child(void) { pthread_mutex_init(&fill_lock, NULL); }
+
 static int find_module(struct dl_phdr_info *info, size_t size, void *arg) {
     find *f = arg;
     if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)

@@ -34,6 +34,12 @@ void hp_unwind_fill(uintptr_t pc) __attribute__((visibility("hidden")));
 /* Drops every cached rule (a module was unloaded). Takes the fill lock. */
 void hp_unwind_forget(void) __attribute__((visibility("hidden")));
 
+/* Fork: the fill lock is taken in prepare (after the capture gate) and
+ * released, or re-initialised in the child. */
+void hp_unwind_fork_prepare(void) __attribute__((visibility("hidden")));
+void hp_unwind_fork_parent(void) __attribute__((visibility("hidden")));
+void hp_unwind_fork_child(void) __attribute__((visibility("hidden")));
+
 /* Learns the calling thread's stack bounds; may allocate (glibc), so call it
  * with the thread's allocations charged to the profiler. 0 on success. */
 int hp_unwind_thread_init(void) __attribute__((visibility("hidden")));
