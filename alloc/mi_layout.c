@@ -4,26 +4,14 @@
 
 uintptr_t hp_mi_layout_ok;
 
-/* What the reader would answer, without its huge/aligned fallback, so that
- * the check also proves the flag and huge-block tests right. */
-static size_t read_layout(const void *p) {
-    uintptr_t segment = ((uintptr_t)p - 1) & ~HP_MI_SEGMENT_MASK;
-    const uint8_t *slice = (const uint8_t *)segment + HP_MI_SLICES_OFFSET +
-                           (((uintptr_t)p - segment) >> HP_MI_SLICE_SHIFT) * HP_MI_SLICE_BYTES;
-    const uint8_t *page = slice - *(const uint32_t *)(slice + HP_MI_PAGE_SLICE_OFFSET);
-    uint32_t block = *(const uint32_t *)(page + HP_MI_PAGE_BLOCK_SIZE);
-    if ((page[HP_MI_PAGE_FLAGS] & HP_MI_PAGE_HAS_ALIGNED) || block >= HP_MI_HUGE_BLOCK_SIZE)
-        return 0;
-    return block;
-}
-
 /* One block: the reader must agree with mimalloc, or (aligned pages) must
  * decline. */
 static int agrees(void *p, int may_decline, int *declined) {
     if (p == NULL) return 1;
-    size_t got = read_layout(p);
-    if (got == 0 && may_decline) ++*declined;
-    return got == mi_usable_size(p) || (may_decline && got == 0);
+    size_t got;
+    if (hp_mi_layout_read(p, &got)) return got == mi_usable_size(p);
+    *declined += may_decline;
+    return may_decline;
 }
 
 #define HP_CHECK_SLOTS 160

@@ -39,18 +39,29 @@
 /* Nonzero once the layout is verified. */
 extern uintptr_t hp_mi_layout_ok HP_HIDDEN;
 
+/* Stores in *usable the block size mimalloc's page descriptor records for
+ * p and returns 1; returns 0 when the page holds aligned (interior) pointers
+ * or a huge block, whose usable size takes mimalloc's own arithmetic.
+ * Unguarded: the self-test calls it before the layout is known right. */
+static inline int hp_mi_layout_read(const void *p, size_t *usable) {
+    /* One byte back: a block never starts its own segment, and this is how
+     * mimalloc finds the segment of huge aligned blocks too. */
+    uintptr_t segment = ((uintptr_t)p - 1) & ~HP_MI_SEGMENT_MASK;
+    const uint8_t *slice = (const uint8_t *)segment + HP_MI_SLICES_OFFSET +
+                           (((uintptr_t)p - segment) >> HP_MI_SLICE_SHIFT) * HP_MI_SLICE_BYTES;
+    const uint8_t *page = slice - *(const uint32_t *)(slice + HP_MI_PAGE_SLICE_OFFSET);
+    uint32_t block = *(const uint32_t *)(page + HP_MI_PAGE_BLOCK_SIZE);
+    if (HP_UNLIKELY((page[HP_MI_PAGE_FLAGS] & HP_MI_PAGE_HAS_ALIGNED) ||
+                    block >= HP_MI_HUGE_BLOCK_SIZE))
+        return 0;
+    *usable = block;
+    return 1;
+}
+
 static inline size_t hp_usable_of_block(const void *p) {
     if (HP_LIKELY(__atomic_load_n(&hp_mi_layout_ok, __ATOMIC_RELAXED))) {
-        /* One byte back: a block never starts its own segment, and this is
-         * how mimalloc finds the segment of huge aligned blocks too. */
-        uintptr_t segment = ((uintptr_t)p - 1) & ~HP_MI_SEGMENT_MASK;
-        const uint8_t *slice = (const uint8_t *)segment + HP_MI_SLICES_OFFSET +
-                               (((uintptr_t)p - segment) >> HP_MI_SLICE_SHIFT) * HP_MI_SLICE_BYTES;
-        const uint8_t *page = slice - *(const uint32_t *)(slice + HP_MI_PAGE_SLICE_OFFSET);
-        uint32_t block = *(const uint32_t *)(page + HP_MI_PAGE_BLOCK_SIZE);
-        if (HP_LIKELY(!(page[HP_MI_PAGE_FLAGS] & HP_MI_PAGE_HAS_ALIGNED) &&
-                      block < HP_MI_HUGE_BLOCK_SIZE))
-            return block;
+        size_t usable;
+        if (HP_LIKELY(hp_mi_layout_read(p, &usable))) return usable;
     }
     return mi_usable_size(p);
 }
