@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "symbolize.h"
+#include "id_map.h"
 #include "../alloc/counters.h"
 #include "config.h"
 #include "dump.h"
@@ -35,36 +36,32 @@
 
 /* ---- string pool: every name and path stored once, never freed ---- */
 
+/* Texts are told apart by their XXH3 hash, as the writers' string tables
+ * do (id_map.h). pool[id] is the text of id 1..n. */
+static hp_id_map pool_ids;
 static const char **pool;
-static uint32_t pool_cap, pool_count;
+static uint32_t pool_cap;
 
 static const char *intern(const char *s) {
     if (!s) return NULL;
     size_t n = strlen(s);
-    if ((pool_count + 1) * 2 > pool_cap) {
+    int added;
+    uint32_t id = hp_id_map_get(&pool_ids, XXH3_64bits(s, n), &added);
+    if (!id) return "??";
+    if (id >= pool_cap) {
         uint32_t cap = pool_cap ? pool_cap * 2 : 4096;
-        const char **t = hp_calloc(cap, sizeof *t);
+        const char **t = hp_realloc(pool, cap * sizeof *t);
         if (!t) return "??";
-        for (uint32_t i = 0; i < pool_cap; i++) {
-            if (!pool[i]) continue;
-            uint32_t j = (uint32_t)XXH3_64bits(pool[i], strlen(pool[i])) & (cap - 1);
-            while (t[j])
-                j = (j + 1) & (cap - 1);
-            t[j] = pool[i];
-        }
-        hp_free(pool);
+        memset(t + pool_cap, 0, (cap - pool_cap) * sizeof *t);
         pool = t;
         pool_cap = cap;
     }
-    uint32_t j = (uint32_t)XXH3_64bits(s, n) & (pool_cap - 1);
-    for (; pool[j]; j = (j + 1) & (pool_cap - 1))
-        if (!strcmp(pool[j], s)) return pool[j];
-    char *copy = hp_malloc(n + 1);
-    if (!copy) return "??";
-    memcpy(copy, s, n + 1);
-    pool[j] = copy;
-    pool_count++;
-    return copy;
+    if (!pool[id]) {
+        char *copy = hp_malloc(n + 1);
+        if (!copy) return "??";
+        pool[id] = memcpy(copy, s, n + 1);
+    }
+    return pool[id];
 }
 
 /* ---- modules ---- */
