@@ -16,25 +16,7 @@ hp_need cc go node readelf
 unset DEBUGINFOD_URLS HEAPPROF_SYMBOLIZE
 W=("$PY" "$HP_ROOT/tests/integration/lib/writers.py")
 
-cat >sym_libc.c <<'C'
-#include <stdio.h>
-#include <string.h>
-
-static char *keep[1000];
-
-__attribute__((noinline)) static void dup_strings(void) {
-    char buf[200];
-    memset(buf, 'x', sizeof buf - 1);
-    buf[sizeof buf - 1] = 0;
-    for (int i = 0; i < 1000; i++) keep[i] = strdup(buf); /* LINE:strdup_call */
-}
-
-int main(void) {
-    dup_strings(); /* LINE:main_call */
-    printf("%zu\n", strlen(keep[999]));
-    return 0;
-}
-C
+cp "$HP_ROOT/tests/programs/symbolize/strdup.c" sym_libc.c
 bin=$HP_TMP/sym_libc
 cc -std=gnu11 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror sym_libc.c -o "$bin" || hp_fail "cannot build $bin"
 line() { grep -n "LINE:$1 " sym_libc.c | cut -d: -f1; }
