@@ -6,7 +6,8 @@
  * later walks read without locks. Anything else (signal frames, DWARF
  * expressions, code without unwind tables, a stack it does not know) is
  * left to libunwind. Its output is what unw_backtrace returns from the
- * same call site: return addresses minus one, caller first.
+ * same call site: the return addresses themselves (as libunwind 1.6
+ * reports them), innermost first.
  */
 #ifndef HP_UNWIND_H
 #define HP_UNWIND_H
