@@ -81,6 +81,13 @@ HP_EXPORT void *realloc(void *p, size_t size) {
     hp_thread *t = &hp_self;
     if (hp_maybe_sampled(p) || hp_alloc_is_slow(t, size)) return hp_realloc_slow(t, p, size);
     size_t old_usable = hp_usable_of_block(p);
+    /* mimalloc 2.0's own rule for keeping a block in place (checked by
+     * tests/unit/realloc_in_place.c): decided here, it saves mimalloc
+     * looking the usable size up again and us reading it for the result. */
+    if (size <= old_usable && size >= old_usable / 2) {
+        hp_count_realloc_in_place(t, old_usable);
+        return p;
+    }
     void *q = mi_realloc(p, size);
     if (HP_UNLIKELY(q == NULL)) { /* p is untouched and still counted */
         errno = ENOMEM;

@@ -51,12 +51,12 @@ typedef struct hp_thread {
     int64_t sample_left; /* requested bytes to the next sample point, >= 1 */
     uint64_t prng[2];    /* sampler's generator */
     uint32_t mode;
-    uint32_t busy;        /* reentrancy guard for the slow path */
-    uint32_t internal;    /* >0 while the profiler itself allocates on this thread */
-    uint32_t no_sample;   /* set once the thread (or process) is shutting down */
-    uint32_t sampler_gen; /* sampler configuration this thread was armed with */
-    uint32_t tag;         /* current attribution tag (heapprof/tags.h) */
-    uint32_t labels;      /* current label set */
+    uint32_t busy;                 /* reentrancy guard for the slow path */
+    uint32_t internal;             /* >0 while the profiler itself allocates on this thread */
+    uint32_t no_sample;            /* set once the thread (or process) is shutting down */
+    uint32_t sampler_gen;          /* sampler configuration this thread was armed with */
+    uint32_t tag;                  /* current attribution tag (heapprof/tags.h) */
+    uint32_t labels;               /* current label set */
     struct hp_thread *next, *prev; /* registry of live threads */
 } __attribute__((aligned(64))) hp_thread; /* the fast-path fields share one cache line */
 
@@ -70,6 +70,13 @@ static inline void hp_count_alloc(hp_thread *t, size_t usable) {
     t->alloc_bytes += usable;
     if (t->live > t->live_max) t->live_max = t->live;
     if (t->live_objs > t->live_objs_max) t->live_objs_max = t->live_objs;
+}
+
+/* A realloc that keeps its block: a free and an allocation of the same
+ * usable size, so only the lifetime totals move. */
+static inline void hp_count_realloc_in_place(hp_thread *t, size_t usable) {
+    t->alloc_objs += 1;
+    t->alloc_bytes += usable;
 }
 
 /* Subtracts one free; returns nonzero when the slow path must flush. */
