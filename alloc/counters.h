@@ -42,7 +42,10 @@ void *hp_realloc_slow(hp_thread *t, void *p, size_t n) HP_HIDDEN;
 void hp_free_sampled(hp_thread *t, void *p) HP_HIDDEN;
 void hp_free_slow(hp_thread *t) HP_HIDDEN;
 /* Sets errno to ENOMEM and returns NULL (kept out of line: errno is a call). */
-void *hp_alloc_failed(void) HP_HIDDEN;
+/* A small request of n bytes, counted by the fast path, failed: takes the
+ * count back and sets errno. (The thread's running maximum may keep it: a
+ * failed allocation can raise the peak by at most its own size.) */
+void *hp_alloc_failed(size_t n) HP_HIDDEN;
 
 /* Stops sampling on the calling thread (exit dump started). */
 void hp_thread_stop_sampling(void) HP_HIDDEN;

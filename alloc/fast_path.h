@@ -4,8 +4,8 @@
  * does, without a second call through the PLT.
  *
  * malloc of a small request looks its usable size up from the request
- * (usable_size.h) before calling mimalloc, so only that one value is kept
- * across the call.
+ * (usable_size.h) and counts it before calling mimalloc, so only the request
+ * is kept across the call.
  * free reads the usable size from mimalloc's page (mi_layout.h) and ends in
  * a tail call to mi_free.
  */
@@ -32,9 +32,11 @@ static inline void *hp_allocate(size_t n) {
         HP_UNLIKELY((usable = hp_usable_of_request(n)) == 0))
         return hp_alloc_general(t, n, 0, 0);
     t->countdown -= (int64_t)n;
+    /* Counted before the call so that nothing but n lives across it; a
+     * failure takes the count back. */
+    hp_count_alloc(t, usable);
     void *p = mi_malloc(n);
-    if (HP_UNLIKELY(p == NULL)) return hp_alloc_failed();
-    hp_count_alloc(&hp_self, usable);
+    if (HP_UNLIKELY(p == NULL)) return hp_alloc_failed(n);
     return p;
 }
 

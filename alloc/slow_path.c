@@ -15,6 +15,7 @@
 #include "mi_layout.h"
 #include "sampled_pages.h"
 #include "sampler_hooks.h"
+#include "usable_size.h"
 
 #include <errno.h>
 #include <mimalloc.h>
@@ -122,7 +123,12 @@ void *hp_realloc_slow(hp_thread *t, void *p, size_t n) {
     return q;
 }
 
-void *hp_alloc_failed(void) {
+void *hp_alloc_failed(size_t n) {
+    hp_thread *t = &hp_self;
+    size_t usable = hp_usable_of_request(n);
+    t->alloc_objs -= 1;
+    t->alloc_bytes -= usable;
+    if (hp_count_free(t, usable)) hp_free_slow(t);
     errno = ENOMEM;
     return NULL;
 }
