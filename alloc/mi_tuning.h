@@ -1,6 +1,34 @@
 #ifndef HP_MI_TUNING_H
 #define HP_MI_TUNING_H
-/* Sets mimalloc options that keep every workload at or below glibc's time
- * (see the comment in mi_tuning.c for what and why). Called once at start. */
-void hp_mi_tune(void) __attribute__((visibility("hidden")));
+
+#include <stddef.h>
+
+/* When heapprof gives mimalloc its transparent-huge-page arena (see the
+ * comment in mi_tuning.c for what and why). */
+enum hp_thp_arena {
+    HP_THP_ARENA_OFF = 0,
+    HP_THP_ARENA_NOW = 1,  /* at start-up */
+    HP_THP_ARENA_AUTO = 2, /* once the program has asked for several large blocks */
+};
+
+/* A request of at least this many bytes is "large"; the arena is added at the
+ * HP_THP_ARENA_TRIGGER_COUNT-th one. */
+#define HP_THP_ARENA_TRIGGER_BYTES ((size_t)4 << 20)
+#define HP_THP_ARENA_TRIGGER_COUNT 8
+
+/* Applies the mode; called once at start, after mimalloc's own init. */
+void hp_mi_tune(int mode) __attribute__((visibility("hidden")));
+
+/* Nonzero while the automatic mode still waits for large requests. */
+extern int hp_mi_arena_waiting __attribute__((visibility("hidden")));
+void hp_mi_arena_large_request(void) __attribute__((visibility("hidden")));
+
+/* Called by the allocation paths that can see large requests (never by the
+ * small-block fast path): one compare for everything under 4 MiB. */
+static inline void hp_mi_note_request(size_t n) {
+    if (__builtin_expect(n >= HP_THP_ARENA_TRIGGER_BYTES, 0) &&
+        __atomic_load_n(&hp_mi_arena_waiting, __ATOMIC_RELAXED))
+        hp_mi_arena_large_request();
+}
+
 #endif

@@ -13,6 +13,7 @@
 #include "counters.h"
 #include "mi_aligned.h"
 #include "mi_layout.h"
+#include "mi_tuning.h"
 #include "sampled_pages.h"
 #include "sampler_hooks.h"
 #include "usable_size.h"
@@ -84,6 +85,7 @@ static void count_free(hp_thread *t, size_t usable) {
 
 void *hp_alloc_slow(hp_thread *t, size_t n, size_t alignment, int zero) {
     int sample = enter_and_decide(t, n);
+    hp_mi_note_request(n);
     void *p = alignment ? hp_mi_malloc_aligned(n, alignment) : zero ? mi_zalloc(n) : mi_malloc(n);
     if (p) allocated(t, p, n, sample);
     leave(t);
@@ -113,6 +115,7 @@ void hp_free_slow(hp_thread *t) {
 void *hp_realloc_slow(hp_thread *t, void *p, size_t n) {
     int sample = enter_and_decide(t, n);
     size_t old_usable = forget(t, p, hp_usable_of_block(p));
+    hp_mi_note_request(n);
     void *q = mi_realloc(p, n);
     if (q) {
         count_free(t, old_usable);

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "config.h"
+#include "../alloc/mi_tuning.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -31,6 +32,7 @@ static void defaults(void) {
     hp_cfg.log_level = HP_LOG_INFO;
     hp_cfg.follow_exec = 1;
     hp_cfg.symbolize = HP_SYM_FAST;
+    hp_cfg.thp_arena = HP_THP_ARENA_OFF;
 }
 
 /* Whole number with an optional binary suffix: 512K, 4M, 1G (or KiB, MiB, GiB). */
@@ -42,10 +44,17 @@ static int parse_bytes(const char *s, int64_t *out) {
     unsigned shift = 0;
     if (*end) {
         switch (toupper((unsigned char)*end)) {
-        case 'K': shift = 10; break;
-        case 'M': shift = 20; break;
-        case 'G': shift = 30; break;
-        default: return -1;
+        case 'K':
+            shift = 10;
+            break;
+        case 'M':
+            shift = 20;
+            break;
+        case 'G':
+            shift = 30;
+            break;
+        default:
+            return -1;
         }
         end++;
         if (strcasecmp(end, "iB") == 0 || strcasecmp(end, "B") == 0) end += strlen(end);
@@ -101,7 +110,7 @@ static int parse_signal(const char *s, int *out) {
     static const struct {
         const char *name;
         int sig;
-    } allowed[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP},
+    } allowed[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2},   {"HUP", SIGHUP},
                    {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"URG", SIGURG}};
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
         if (!strcasecmp(name, allowed[i].name)) {
@@ -117,14 +126,21 @@ static int parse_formats(const char *s, unsigned *out) {
     const char *p = s;
     while (*p) {
         size_t n = strcspn(p, ", ");
-        if (n == 5 && !strncasecmp(p, "pprof", n)) bits |= HP_FMT_PPROF;
-        else if (n == 4 && !strncasecmp(p, "dhat", n)) bits |= HP_FMT_DHAT;
-        else if (n == 8 && !strncasecmp(p, "dhat.zst", n)) bits |= HP_FMT_DHAT_ZST;
-        else if (n == 5 && !strncasecmp(p, "stats", n)) bits |= HP_FMT_STATS;
-        else if (n == 4 && !strncasecmp(p, "prom", n)) bits |= HP_FMT_PROM;
-        else if (n != 0) return -1;
+        if (n == 5 && !strncasecmp(p, "pprof", n))
+            bits |= HP_FMT_PPROF;
+        else if (n == 4 && !strncasecmp(p, "dhat", n))
+            bits |= HP_FMT_DHAT;
+        else if (n == 8 && !strncasecmp(p, "dhat.zst", n))
+            bits |= HP_FMT_DHAT_ZST;
+        else if (n == 5 && !strncasecmp(p, "stats", n))
+            bits |= HP_FMT_STATS;
+        else if (n == 4 && !strncasecmp(p, "prom", n))
+            bits |= HP_FMT_PROM;
+        else if (n != 0)
+            return -1;
         p += n;
-        while (*p == ',' || *p == ' ') p++;
+        while (*p == ',' || *p == ' ')
+            p++;
     }
     if (!bits) return -1;
     *out = bits;
@@ -145,10 +161,14 @@ static const char *shown(const char *value, char *buf, size_t cap) {
     size_t o = 0, n = strlen(value);
     for (size_t i = 0; i < n && o + 8 < cap; i++) {
         unsigned char c = (unsigned char)value[i];
-        if (c == '\n') o += (size_t)snprintf(buf + o, cap - o, "\\n");
-        else if (c == '\t') o += (size_t)snprintf(buf + o, cap - o, "\\t");
-        else if (c < 0x20 || c == 0x7f) o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
-        else buf[o++] = (char)c;
+        if (c == '\n')
+            o += (size_t)snprintf(buf + o, cap - o, "\\n");
+        else if (c == '\t')
+            o += (size_t)snprintf(buf + o, cap - o, "\\t");
+        else if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
         if (o + 8 >= cap && i + 1 < n) {
             o += (size_t)snprintf(buf + o, cap - o, "...");
             break;
@@ -182,7 +202,8 @@ int hp_config_set(const char *key, const char *value, const char *origin) {
     } else if (!strcmp(key, "rate")) {
         snprintf(fallback, sizeof fallback, "%lld", (long long)hp_cfg.rate);
         if (parse_bytes(value, &hp_cfg.rate))
-            BAD("give mean bytes between samples, e.g. 524288 or 512K; 1 = every allocation, 0 = off");
+            BAD("give mean bytes between samples, e.g. 524288 or 512K; 1 = every allocation, 0 = "
+                "off");
     } else if (!strcmp(key, "format")) {
         snprintf(fallback, sizeof fallback, "the previous list");
         if (parse_formats(value, &hp_cfg.formats))
@@ -197,10 +218,12 @@ int hp_config_set(const char *key, const char *value, const char *origin) {
     } else if (!strcmp(key, "peak_dump")) {
         snprintf(fallback, sizeof fallback, "%s", hp_cfg.peak_dump ? "the previous factor" : "off");
         double f;
-        if (!strcasecmp(value, "off") || !strcmp(value, "0")) hp_cfg.peak_dump = 0;
+        if (!strcasecmp(value, "off") || !strcmp(value, "0"))
+            hp_cfg.peak_dump = 0;
         else if (parse_number(value, &f) || f <= 1.0)
             BAD("give a factor above 1, e.g. 1.5, or off");
-        else hp_cfg.peak_dump = f;
+        else
+            hp_cfg.peak_dump = f;
     } else if (!strcmp(key, "tag")) {
         snprintf(fallback, sizeof fallback, "\"%s\"", hp_cfg.tag);
         if (copy_string(value, hp_cfg.tag, sizeof hp_cfg.tag, 0))
@@ -232,16 +255,21 @@ int hp_config_set(const char *key, const char *value, const char *origin) {
     } else if (!strcmp(key, "app")) {
         snprintf(fallback, sizeof fallback, "the program name");
         size_t n = strlen(value);
-        if (n == 0 || n >= sizeof hp_cfg.app || strspn(value,
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-") != n)
+        if (n == 0 || n >= sizeof hp_cfg.app ||
+            strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-") !=
+                n)
             BAD("give a name of letters, digits and _ . / -");
         memcpy(hp_cfg.app, value, n + 1);
     } else if (!strcmp(key, "log")) {
         snprintf(fallback, sizeof fallback, "info");
-        if (!strcasecmp(value, "quiet")) hp_cfg.log_level = HP_LOG_QUIET;
-        else if (!strcasecmp(value, "info")) hp_cfg.log_level = HP_LOG_INFO;
-        else if (!strcasecmp(value, "debug")) hp_cfg.log_level = HP_LOG_DEBUG;
-        else BAD("give quiet, info or debug");
+        if (!strcasecmp(value, "quiet"))
+            hp_cfg.log_level = HP_LOG_QUIET;
+        else if (!strcasecmp(value, "info"))
+            hp_cfg.log_level = HP_LOG_INFO;
+        else if (!strcasecmp(value, "debug"))
+            hp_cfg.log_level = HP_LOG_DEBUG;
+        else
+            BAD("give quiet, info or debug");
         hp_log_set_level(hp_cfg.log_level);
     } else if (!strcmp(key, "follow_exec")) {
         snprintf(fallback, sizeof fallback, "%d", hp_cfg.follow_exec);
@@ -253,15 +281,24 @@ int hp_config_set(const char *key, const char *value, const char *origin) {
     } else if (!strcmp(key, "symbolize")) {
         static const char *const names[] = {"fast", "full", "none"};
         snprintf(fallback, sizeof fallback, "%s", names[hp_cfg.symbolize]);
-        if (!strcasecmp(value, "fast")) hp_cfg.symbolize = HP_SYM_FAST;
-        else if (!strcasecmp(value, "full")) hp_cfg.symbolize = HP_SYM_FULL;
-        else if (!strcasecmp(value, "none")) hp_cfg.symbolize = HP_SYM_NONE;
-        else BAD("give fast, full or none");
+        if (!strcasecmp(value, "fast"))
+            hp_cfg.symbolize = HP_SYM_FAST;
+        else if (!strcasecmp(value, "full"))
+            hp_cfg.symbolize = HP_SYM_FULL;
+        else if (!strcasecmp(value, "none"))
+            hp_cfg.symbolize = HP_SYM_NONE;
+        else
+            BAD("give fast, full or none");
     } else if (!strcmp(key, "thp_arena")) {
-        /* read directly by alloc/mi_tuning.c at start-up; only validated here */
-        snprintf(fallback, sizeof fallback, "0 (off)");
+        static const char *const names[] = {"0", "1", "auto"};
+        snprintf(fallback, sizeof fallback, "%s", names[hp_cfg.thp_arena]);
         int on;
-        if (parse_bool(value, &on)) BAD("give 1 or 0");
+        if (!strcasecmp(value, "auto"))
+            hp_cfg.thp_arena = HP_THP_ARENA_AUTO;
+        else if (parse_bool(value, &on))
+            BAD("give auto, 1 or 0");
+        else
+            hp_cfg.thp_arena = on ? HP_THP_ARENA_NOW : HP_THP_ARENA_OFF;
     } else if (!strcmp(key, "config")) {
         return 0; /* only meaningful in the environment; handled by hp_config_load */
     } else {
@@ -271,9 +308,11 @@ int hp_config_set(const char *key, const char *value, const char *origin) {
 }
 
 static char *trim(char *s) {
-    while (isspace((unsigned char)*s)) s++;
+    while (isspace((unsigned char)*s))
+        s++;
     char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = 0;
     return s;
 }
 
@@ -291,7 +330,8 @@ static void read_file(const char *path) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         hp_info("HEAPPROF_CONFIG=\"%s\" cannot be read (%s); fix the path; using the "
-                "environment and defaults only", path, strerror(errno));
+                "environment and defaults only",
+                path, strerror(errno));
         return;
     }
     size_t len = 0;
@@ -302,7 +342,8 @@ static void read_file(const char *path) {
     close(fd);
     if (read_error) {
         hp_info("HEAPPROF_CONFIG=\"%s\" cannot be read (%s); fix the path; using the environment "
-                "and defaults only", path, strerror(read_error));
+                "and defaults only",
+                path, strerror(read_error));
         return;
     }
     text[len] = 0;
@@ -324,7 +365,8 @@ static void read_file(const char *path) {
             *eq = 0;
             key = trim(s);
             value = trim(eq + 1);
-            for (char *k = key; *k; k++) *k = (char)tolower((unsigned char)*k);
+            for (char *k = key; *k; k++)
+                *k = (char)tolower((unsigned char)*k);
             if (!strncmp(key, "heapprof_", 9)) key += 9;
         }
         if (nentries == MAX_FILE_ENTRIES) {
@@ -341,20 +383,22 @@ static void apply_file(const char *path, int log_only) {
     for (int i = 0; i < nentries; i++) {
         const struct file_entry *e = &entries[i];
         if (!e->value) {
-            if (!log_only) hp_info("%s:%d: \"%s\" is not a key = value line; ignored", path,
-                                   e->lineno, e->key);
+            if (!log_only)
+                hp_info("%s:%d: \"%s\" is not a key = value line; ignored", path, e->lineno,
+                        e->key);
             continue;
         }
         if ((strcmp(e->key, "log") == 0) != log_only) continue;
         if (!strcmp(e->key, "config")) {
             hp_info("%s:%d: config = \"%s\" only works as HEAPPROF_CONFIG in the environment; "
-                    "ignored", path, e->lineno, e->value);
+                    "ignored",
+                    path, e->lineno, e->value);
             continue;
         }
         if (hp_config_set(e->key, e->value, path) < 0) {
             char show[6000];
-            hp_info("%s:%d: unknown key \"%s\" = \"%s\"; ignored (see docs/configuration.md)",
-                    path, e->lineno, e->key, shown(e->value, show, sizeof show));
+            hp_info("%s:%d: unknown key \"%s\" = \"%s\"; ignored (see docs/configuration.md)", path,
+                    e->lineno, e->key, shown(e->value, show, sizeof show));
         }
     }
 }
@@ -379,7 +423,8 @@ void hp_config_load(void) {
         char key[256];
         size_t n = (size_t)(eq - (*e + 9));
         if (n < sizeof key) {
-            for (size_t i = 0; i < n; i++) key[i] = (char)tolower((unsigned char)(*e)[9 + i]);
+            for (size_t i = 0; i < n; i++)
+                key[i] = (char)tolower((unsigned char)(*e)[9 + i]);
             key[n] = 0;
             if (!strcmp(key, "log")) continue; /* applied first, above */
             if (n && hp_config_set(key, eq + 1, "environment") == 0) continue;

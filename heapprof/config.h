@@ -38,6 +38,7 @@ typedef struct hp_config {
     char cupti_path[PATH_MAX];
     char config_file[PATH_MAX];
     int symbolize; /* enum hp_symbolize_mode */
+    int thp_arena; /* enum hp_thp_arena (alloc/mi_tuning.h) */
 } hp_config;
 
 extern hp_config hp_cfg __attribute__((visibility("hidden")));

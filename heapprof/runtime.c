@@ -59,7 +59,7 @@ __attribute__((constructor)) static void runtime_start(void) {
     hp_log(HP_LOG_DEBUG, "mimalloc %d: %s", mi_version(),
            hp_mi_layout_ok ? "page layout verified, free() reads block sizes from it"
                            : "page layout not verified, free() asks mi_usable_size()");
-    hp_mi_tune();
+    hp_mi_tune(hp_cfg.thp_arena);
     hp_tags_start(hp_cfg.tag);
     if (!hp_cfg.follow_exec) hp_exec_env_drop_preload();
     hp_sampler_start();
@@ -83,6 +83,10 @@ HP_EXPORT int heapprof_stats(heapprof_stats_t *out, size_t size) {
     return 0;
 }
 
-HP_EXPORT int heapprof_dump(const char *reason) { return hp_dump(reason) == 0 ? 0 : -1; }
+HP_EXPORT int heapprof_dump(const char *reason) {
+    return hp_dump(reason) == 0 ? 0 : -1;
+}
 
-HP_EXPORT const char *heapprof_version(void) { return HEAPPROF_VERSION; }
+HP_EXPORT const char *heapprof_version(void) {
+    return HEAPPROF_VERSION;
+}

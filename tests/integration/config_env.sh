@@ -95,6 +95,8 @@ BAD = {
     "LOG": ["loud"],
     "FOLLOW_EXEC": ["maybe", "2"],
     "CUPTI_PATH": ["relative/libcupti.so", ""],
+    "SYMBOLIZE": ["fastest", ""],
+    "THP_ARENA": ["maybe", "2"],
 }
 def bad_case(key, value):
     var = "HEAPPROF_" + key
