@@ -19,6 +19,7 @@
 #include "eh_frame.h"
 #include "internal_alloc.h"
 
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -139,9 +140,15 @@ void hp_unwind_forget(void) {
 
 /* dlclose's forget takes the fill lock outside the capture gate, so fork
  * holds it too: the child must not inherit it taken. */
-void hp_unwind_fork_prepare(void) { pthread_mutex_lock(&fill_lock); }
-void hp_unwind_fork_parent(void) { pthread_mutex_unlock(&fill_lock); }
-void hp_unwind_fork_child(void) { pthread_mutex_init(&fill_lock, NULL); }
+void hp_unwind_fork_prepare(void) {
+    pthread_mutex_lock(&fill_lock);
+}
+void hp_unwind_fork_parent(void) {
+    pthread_mutex_unlock(&fill_lock);
+}
+void hp_unwind_fork_child(void) {
+    pthread_mutex_init(&fill_lock, NULL);
+}
 
 static int find_module(struct dl_phdr_info *info, size_t size, void *arg) {
     find *f = arg;
@@ -186,6 +193,64 @@ void hp_unwind_fill(uintptr_t pc) {
 static __thread uintptr_t stack_lo __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t stack_hi __attribute__((tls_model("initial-exec")));
 
+/* Parses a hex number at *p, advancing it. */
+static uintptr_t parse_hex(const char **p, const char *end) {
+    uintptr_t v = 0;
+    for (; *p < end; (*p)++) {
+        char c = **p;
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) break;
+        v = v << 4 | (uintptr_t)d;
+    }
+    return v;
+}
+
+/* The mapping of /proc/self/maps that contains addr. Raw system calls into a
+ * stack buffer: this runs inside malloc, possibly while glibc holds one of
+ * its own locks (pthread_getattr_np, which would tell the stack's bounds,
+ * takes the thread's lock and calls realloc under it: a self-deadlock seen
+ * in the JVM), and must be neither a cancellation point nor allocate. */
+static int mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi) {
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char buf[1024];
+    size_t have = 0;
+    int found = -1, skipping = 0; /* skipping: the rest of an over-long line */
+    while (found != 0) {
+        long n = syscall(SYS_read, fd, buf + have, sizeof buf - have);
+        if (n <= 0) break;
+        have += (size_t)n;
+        const char *line = buf, *end = buf + have, *nl;
+        while (found != 0 && (nl = memchr(line, '\n', (size_t)(end - line))) != NULL) {
+            const char *p = line;
+            uintptr_t start = parse_hex(&p, nl);
+            if (!skipping && p < nl && *p == '-') {
+                p++;
+                uintptr_t stop = parse_hex(&p, nl);
+                if (addr >= start && addr < stop) *lo = start, *hi = stop, found = 0;
+            }
+            skipping = 0;
+            line = nl + 1;
+        }
+        have = (size_t)(end - line);
+        if (have ==
+            sizeof buf) { /* a full buffer and no newline: parse the line start, skip the rest */
+            const char *p = buf;
+            uintptr_t start = parse_hex(&p, end);
+            if (!skipping && p < end && *p == '-') {
+                p++;
+                uintptr_t stop = parse_hex(&p, end);
+                if (p < end && addr >= start && addr < stop) *lo = start, *hi = stop, found = 0;
+            }
+            skipping = 1;
+            have = 0;
+        }
+        memmove(buf, line, have);
+    }
+    syscall(SYS_close, fd);
+    return found;
+}
+
 int hp_unwind_thread_init(void) {
     uintptr_t lo = 0, hi = 1;
     if (syscall(SYS_gettid) == getpid()) {
@@ -200,16 +265,11 @@ int hp_unwind_thread_init(void) {
             limit = rl.rlim_cur;
         lo = hi > limit ? hi - limit : 0;
     } else {
-        pthread_attr_t a;
-        void *addr;
-        size_t size;
-        if (pthread_getattr_np(pthread_self(), &a) == 0) {
-            if (pthread_attr_getstack(&a, &addr, &size) == 0) {
-                lo = (uintptr_t)addr;
-                hi = lo + size;
-            }
-            pthread_attr_destroy(&a);
-        }
+        /* Another thread: the mapping its stack pointer is in (glibc puts the
+         * thread's descriptor and TLS at the top of the same mapping, so the
+         * whole range is readable). */
+        uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+        if (mapping_of(here, &lo, &hi) != 0) lo = 0, hi = 1;
     }
     stack_lo = lo;
     stack_hi = hi;
