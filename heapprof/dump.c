@@ -1,5 +1,8 @@
 #define _GNU_SOURCE
 #include "dump.h"
+#include "elf_names.h"
+#include "stacks.h"
+#include "symbolize.h"
 #include "symbolize_dw.h"
 #include "../alloc/counters.h"
 #include "../gpu/gpu.h"
@@ -41,7 +44,9 @@ __attribute__((constructor(101))) static void remember_start(void) {
     start_ns = clock_ns(CLOCK_MONOTONIC);
 }
 
-uint64_t hp_uptime_ns(void) { return clock_ns(CLOCK_MONOTONIC) - start_ns; }
+uint64_t hp_uptime_ns(void) {
+    return clock_ns(CLOCK_MONOTONIC) - start_ns;
+}
 
 static int write_format(const hp_dump_info *d, const char *ext,
                         void (*render)(hp_buf *, const hp_dump_info *), int link_final) {
@@ -104,9 +109,14 @@ int hp_dump(const char *reason) {
     if (!reason || !*reason) reason = "api";
     dumping_here = 1;
     hp_internal_enter();
-    /* libdw is dlopen'd before the dump lock is taken, never under it. */
-    if (hp_cfg.symbolize != HP_SYM_NONE &&
-        (hp_cfg.formats & (HP_FMT_PPROF | HP_FMT_DHAT | HP_FMT_DHAT_ZST)))
+    /* libdw is dlopen'd before the dump lock is taken, never under it, and
+     * only when a recorded stack may need it: in the default mode names come
+     * from the ELF files, and libdw only reads DWARF that modules carry in
+     * their own file (docs/internals.md, "Symbolization"). */
+    int names = hp_cfg.symbolize != HP_SYM_NONE &&
+                (hp_cfg.formats & (HP_FMT_PPROF | HP_FMT_DHAT | HP_FMT_DHAT_ZST));
+    if (names && hp_stack_count() > 0 &&
+        (hp_cfg.symbolize == HP_SYM_FULL || hp_elf_own_dwarf_any()))
         hp_dw_load();
     pthread_mutex_lock(&dump_lock);
     /* After the exit dump, the process is ending: a dump started now (by the
@@ -137,6 +147,11 @@ int hp_dump(const char *reason) {
     hp_profile_snapshot_take(&d.profile, d.uptime_ns);
     collect_tag_totals(&d);
     d.gpu = hp_gpu_snapshot_take(d.uptime_ns);
+    if (names) { /* every new address at once, a pass over each module's symbols */
+        hp_symbolize_begin();
+        hp_symbolize_stacks(&d.profile);
+        hp_symbolize_end();
+    }
 
     int is_exit = strcmp(reason, "exit") == 0, rc = 0;
     if (hp_cfg.formats & HP_FMT_PPROF) rc |= write_format(&d, "pb.gz", hp_pprof_profile, is_exit);
@@ -165,8 +180,12 @@ int hp_dump(const char *reason) {
     return rc;
 }
 
-void hp_dump_lock(void) { pthread_mutex_lock(&dump_lock); }
-void hp_dump_unlock(void) { pthread_mutex_unlock(&dump_lock); }
+void hp_dump_lock(void) {
+    pthread_mutex_lock(&dump_lock);
+}
+void hp_dump_unlock(void) {
+    pthread_mutex_unlock(&dump_lock);
+}
 
 void hp_dump_after_fork_child(void) {
     pthread_mutex_init(&dump_lock, NULL);

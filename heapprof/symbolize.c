@@ -4,6 +4,7 @@
 #include "../alloc/counters.h"
 #include "config.h"
 #include "dump.h"
+#include "elf_names.h"
 #include "internal_alloc.h"
 #include "log.h"
 #include "profile.h"
@@ -73,9 +74,15 @@ typedef struct module {
     int dwarf;        /* -1 undecided, 0 names from the symbol table, 1 DWARF too */
     int symtab_state; /* 0 not built, 1 built, 2 none (no symbols) 3 too big: ask libdw */
     hp_symtab *symtab;
-    uint64_t used; /* when the symbol table was last used (LRU) */
-    int pinned;    /* a library resolved before dlclose: keep its locations */
+    uint64_t used;      /* when the symbol table was last used (LRU) */
+    int pinned;         /* a library resolved before dlclose: keep its locations */
+    int elf;            /* names read by elf_names.c: -1 undecided, 1 yes, 0 through libdw */
+    hp_location **pend; /* its addresses waiting to be named together (PENDING) */
+    uint32_t npend, pend_cap;
 } module;
+
+/* nframes of a location whose name is still to be read (hp_symbolize_want). */
+#define PENDING UINT32_MAX
 
 static module **all; /* every module made, by index - 1; never freed (locations point here) */
 static uint32_t all_count, all_cap;
@@ -142,13 +149,20 @@ static module *make_module(const hp_maps_module *mm) {
     m->dev = mm->dev;
     m->inode = mm->inode;
     m->dwarf = -1;
+    m->elf = -1;
     all[all_count++] = m;
     return m;
 }
 
+static void name_pending(void);
+
 /* Per pass (hp_symbolize_begin .. end). */
 static int maps_read; /* 0 not yet, 1 read, -1 unreadable */
 static uint64_t pass_new, pass_cached, pass_tables;
+/* A dump resolves its stacks first, in a pass of its own (hp_symbolize_stacks)
+ * whose counts are reported with the next pass, the first writer's; that
+ * pass does not count again the addresses it finds resolved. */
+static int carry, carried;
 
 static module *module_at(uint64_t addr) {
     module *m = live_find(addr);
@@ -353,7 +367,9 @@ static int has_own_dwarf(Dwfl_Module *mod) {
 void hp_symbolize_begin(void) {
     dwfl_failed = 0;
     maps_read = 0;
-    pass_new = pass_cached = pass_tables = 0;
+    carried = carry;
+    if (!carry) pass_new = pass_cached = pass_tables = 0;
+    carry = 0;
     /* Something was unloaded: an address may now be another module's. */
     uint64_t adds, subs;
     hp_maps_generation(&adds, &subs);
@@ -365,7 +381,8 @@ void hp_symbolize_begin(void) {
 }
 
 void hp_symbolize_end(void) {
-    if (pass_new || pass_cached) {
+    name_pending();
+    if (!carry && (pass_new || pass_cached)) {
         uint32_t tables = 0;
         for (uint32_t i = 0; i < all_count; i++)
             tables += all[i]->symtab != NULL;
@@ -444,8 +461,7 @@ static const char *symbol_name(module *m, uint64_t addr) {
 
 /* One frame named from the symbol table: the function, or "[file]" for
  * code without symbols (stripped), as pprof shows such code. */
-static hp_frame symbol_frame(module *m, uint64_t addr) {
-    const char *name = symbol_name(m, addr);
+static hp_frame named_frame(module *m, const char *name) {
     const char *linkage = intern(name);
     /* A versioned symbol ("_IO_file_overflow@@GLIBC_2.2.5", "f@VERS") is
      * shown without its version, as DWARF names it, and only then
@@ -465,6 +481,10 @@ static hp_frame symbol_frame(module *m, uint64_t addr) {
         shown = intern(text);
     }
     return (hp_frame){shown, linkage ? linkage : shown, NULL, 0};
+}
+
+static hp_frame symbol_frame(module *m, uint64_t addr) {
+    return named_frame(m, symbol_name(m, addr));
 }
 
 static const char *die_name(Dwarf_Die *die, const char **linkage) {
@@ -584,7 +604,10 @@ static hp_location *resolve(uintptr_t pc) {
     /* A return address points after the call: look up the call itself. */
     uint64_t addr = pc - 1;
     module *m = module_at(addr);
-    if (hp_cfg.symbolize == HP_SYM_NONE || (m && !(dw = hp_dw_load()))) {
+    /* Under the dump lock libdw is used only if it was loaded before it was
+     * taken (dump.c), except in `full` mode, which has always loaded it. */
+    if (m) dw = hp_cfg.symbolize == HP_SYM_FULL ? hp_dw_load() : hp_dw_loaded();
+    if (hp_cfg.symbolize == HP_SYM_NONE || (m && !dw)) {
         n = 0; /* the address and its mapping: go tool pprof can symbolize it later */
     } else if (m) {
         m->pub.has_functions = 1;
@@ -602,12 +625,159 @@ static hp_location *resolve(uintptr_t pc) {
     return loc;
 }
 
+/* ---- names from the ELF file, many addresses at a time ---- */
+
+static uint32_t pending_modules; /* modules with addresses waiting */
+
+/* Whether m is named by elf_names.c: in the default mode, a module without
+ * DWARF of its own (the others need libdw for files and lines), or one with
+ * it when libdw is not loaded (it could not be, or the module was not one
+ * the dynamic linker knows of when dump.c decided): names, no lines. */
+static int elf_names_for(module *m) {
+    if (m->elf < 0) {
+        int own =
+            hp_cfg.symbolize == HP_SYM_FAST ? hp_elf_own_dwarf(m->pub.path, m->dev, m->inode) : -1;
+        m->elf = own == 0 || (own == 1 && !hp_dw_loaded());
+        if (m->elf) m->dwarf = 0;
+    }
+    return m->elf;
+}
+
+void hp_symbolize_want(uintptr_t pc) {
+    if (hp_cfg.symbolize != HP_SYM_FAST || !pc) return;
+    hp_location **slot = cache_slot(pc);
+    if (!slot) return;
+    if (*slot) {
+        pass_cached++;
+        return;
+    }
+    module *m = module_at(pc - 1);
+    if (!m || !elf_names_for(m)) return; /* resolved alone when asked for */
+    if (m->npend == m->pend_cap) {
+        uint32_t cap = m->pend_cap ? m->pend_cap * 2 : 64;
+        hp_location **t = hp_realloc(m->pend, cap * sizeof *t);
+        if (!t) return;
+        m->pend = t;
+        m->pend_cap = cap;
+    }
+    hp_location *loc = hp_malloc(sizeof *loc);
+    if (!loc) return;
+    *loc = (hp_location){pc, &m->pub, PENDING};
+    *slot = loc;
+    cache_count++;
+    pass_new++;
+    if (!m->npend) pending_modules++;
+    m->pend[m->npend++] = loc;
+}
+
+static void settle(hp_location *old, hp_location *loc) {
+    hp_location **slot = cache_slot(old->pc);
+    if (!loc || !slot || *slot != old) {
+        old->nframes = 0; /* out of memory: the address and module only */
+        hp_free(loc);
+        return;
+    }
+    *slot = loc;
+    hp_free(old);
+}
+
+static hp_location *one_frame(const hp_location *old, hp_frame f) {
+    hp_location *loc = hp_malloc(sizeof *loc + sizeof loc->frames[0]);
+    if (loc) {
+        *loc = (hp_location){old->pc, old->module, 1};
+        loc->frames[0] = f;
+    }
+    return loc;
+}
+
+typedef struct naming {
+    module *m;
+    hp_location **pend;
+} naming;
+
+static void got_name(void *arg, size_t i, const char *name) {
+    naming *nm = arg;
+    hp_location *old = nm->pend[i];
+    settle(old, one_frame(old, named_frame(nm->m, name)));
+    nm->pend[i] = NULL;
+}
+
+static int by_pc(const void *a, const void *b) {
+    uintptr_t x = (*(hp_location *const *)a)->pc, y = (*(hp_location *const *)b)->pc;
+    return x < y ? -1 : x > y;
+}
+
+/* Names m's waiting addresses in one pass over its symbol table. */
+static void name_module(module *m) {
+    uint32_t n = m->npend;
+    hp_location **pend = m->pend;
+    m->pend = NULL;
+    m->npend = m->pend_cap = 0;
+    qsort(pend, n, sizeof *pend, by_pc);
+    uint64_t *addrs = hp_malloc(n * sizeof *addrs);
+    int rc = -1;
+    if (addrs) {
+        for (uint32_t i = 0; i < n; i++)
+            addrs[i] = pend[i]->pc - 1; /* the call, not the return address */
+        naming nm = {m, pend};
+        rc = hp_elf_name_addrs(m->pub.path, m->dev, m->inode, m->pub.build_id, m->pub.start,
+                               m->pub.file_offset, addrs, n, got_name, &nm);
+        hp_free(addrs);
+    }
+    if (rc == 0) {
+        m->pub.has_functions = 1;
+    } else {
+        m->elf = 0; /* not readable this way: libdw, as for a module with DWARF */
+        m->dwarf = -1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        hp_location *old = pend[i];
+        if (!old) continue;
+        if (rc == 0) { /* no symbol covers it: "[file]" */
+            settle(old, one_frame(old, named_frame(m, NULL)));
+        } else {
+            old->nframes = 0;
+            settle(old, resolve(old->pc));
+        }
+    }
+    hp_free(pend);
+}
+
+static void name_pending(void) {
+    for (uint32_t i = 0; i < all_count && pending_modules; i++) {
+        if (!all[i]->npend) continue;
+        pending_modules--;
+        name_module(all[i]);
+    }
+}
+
+void hp_symbolize_stacks(const hp_profile_snapshot *p) {
+    if (hp_cfg.symbolize != HP_SYM_FAST) return; /* only names are read in batches */
+    for (size_t i = 0; i < p->nsites; i++) {
+        const hp_stack *st = p->sites[i].stack;
+        for (uint32_t f = 0; st && f < st->depth; f++)
+            hp_symbolize_want(st->pcs[f]);
+    }
+    name_pending();
+    carry = 1;
+}
+
 const hp_location *hp_symbolize(uintptr_t pc) {
     static hp_location unknown = {0, NULL, 1, {{"??", "??", NULL, 0}}};
     hp_location **slot = cache_slot(pc);
     if (!slot) return &unknown;
+    if (!*slot) {
+        hp_symbolize_want(pc);
+        if (!(slot = cache_slot(pc))) return &unknown;
+    }
+    if (*slot && (*slot)->nframes == PENDING) {
+        name_pending();
+        slot = cache_slot(pc);
+        if (!slot) return &unknown;
+        return *slot ? *slot : &unknown;
+    }
     if (*slot) {
-        pass_cached++;
+        if (!carried) pass_cached++;
         return *slot;
     }
     hp_location *loc = resolve(pc);
@@ -657,8 +827,14 @@ void hp_symbolize_before_unload(void *handle) {
         hp_internal_leave();
         return;
     }
+    /* libdw as a dump would load it: before the lock (dump.c) */
+    if (hp_cfg.symbolize == HP_SYM_FULL ||
+        (hp_cfg.symbolize == HP_SYM_FAST && hp_elf_own_dwarf_any()))
+        hp_dw_load();
     hp_dump_lock();
     hp_symbolize_begin();
+    for (size_t i = 0; i < n; i++)
+        hp_symbolize_want(pcs[i]);
     for (size_t i = 0; i < n; i++) {
         const hp_location *loc = hp_symbolize(pcs[i]);
         if (loc->module) ((module *)loc->module)->pinned = 1;

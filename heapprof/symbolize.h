@@ -10,10 +10,13 @@
  *  - full: DWARF wherever it is found (/usr/lib/debug by build-id too);
  *  - none: no names; locations keep the address and the module (path,
  *    build-id, offset) so that pprof can symbolize them later.
- * elfutils' libdw is loaded at the first dump that needs it (symbolize_dw.h).
+ * elfutils' libdw is loaded at the first dump that needs it (symbolize_dw.h):
+ * in the default mode only for modules with DWARF of their own; names come
+ * from the ELF files directly (elf_names.h).
  * C++ names are demangled with __cxa_demangle when the program has it.
- * Resolved addresses and each module's symbol table are kept for the life of
- * the process (within bounds), so later dumps only resolve new addresses;
+ * Resolved addresses (and, for modules read through libdw, their symbol
+ * tables) are kept for the life of the process (within bounds), so later
+ * dumps only resolve new addresses;
  * libdw's session is closed after each dump so it holds no descriptors in
  * between. A library about to be dlclose'd has its addresses resolved first.
  * Callers serialise (the dump lock).
@@ -55,6 +58,16 @@ void hp_symbolize_begin(void) HP_SYM_HIDDEN;
 /* The location of return address pc (never NULL; a "??" frame if unknown). */
 const hp_location *hp_symbolize(uintptr_t pc) HP_SYM_HIDDEN;
 void hp_symbolize_end(void) HP_SYM_HIDDEN;
+
+/* Within a pass: marks pc to be resolved with the others of its module, at
+ * the next hp_symbolize that meets one of them or at the end of the pass
+ * (in the default mode, names come from one read of each module's symbol
+ * table for all its addresses; elf_names.h). */
+void hp_symbolize_want(uintptr_t pc) HP_SYM_HIDDEN;
+/* Within a pass: resolves every address of the snapshot's stacks that is
+ * not resolved yet, module by module. */
+struct hp_profile_snapshot;
+void hp_symbolize_stacks(const struct hp_profile_snapshot *p) HP_SYM_HIDDEN;
 
 /* Resolves now every recorded address inside the library behind `handle`,
  * which is about to be unloaded. */

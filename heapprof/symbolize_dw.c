@@ -31,12 +31,16 @@ const hp_dw *hp_dw_load(void) {
     }
     if (!h || missing) {
         const char *why = h ? missing : dlerror();
-        hp_info("cannot load libdw.so.1 (%s%s); profiles keep addresses and mappings only, for "
-                "go tool pprof to symbolize later (install libdw1)",
+        hp_info("cannot load libdw.so.1 (%s%s); profiles name functions from symbol tables, "
+                "without files and lines (install libdw1)",
                 h ? "no " : "", why ? why : "not found");
         atomic_store(&state, -1);
         return NULL;
     }
     atomic_store(&state, 1);
     return &table;
+}
+
+const hp_dw *hp_dw_loaded(void) {
+    return atomic_load(&state) == 1 ? &table : NULL;
 }

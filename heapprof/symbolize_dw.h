@@ -67,7 +67,12 @@ typedef struct hp_dw {
 } hp_dw;
 
 /* The table, or NULL when libdw cannot be loaded: then one `heapprof:`
- * line says so (once per process) and dumps keep addresses and mappings. */
+ * line says so (once per process) and dumps name functions from the symbol
+ * tables only (elf_names.h), without files and lines. */
 const hp_dw *hp_dw_load(void) __attribute__((visibility("hidden")));
+
+/* The table if libdw is loaded already, else NULL (never loads it: for
+ * callers holding a lock a library constructor might want). */
+const hp_dw *hp_dw_loaded(void) __attribute__((visibility("hidden")));
 
 #endif
