@@ -10,7 +10,8 @@ static int reserve(hp_buf *b, size_t extra) {
     if (b->failed) return -1;
     if (b->len + extra + 1 <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra + 1) cap *= 2;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
     char *d = hp_realloc(b->data, cap);
     if (!d) {
         b->failed = 1;
@@ -21,7 +22,7 @@ static int reserve(hp_buf *b, size_t extra) {
     return 0;
 }
 
-void hp_buf_append(hp_buf *b, const void *data, size_t n) {
+void hp_buf_append_grow(hp_buf *b, const void *data, size_t n) {
     if (reserve(b, n)) return;
     memcpy(b->data + b->len, data, n);
     b->len += n;
@@ -44,6 +45,14 @@ void hp_buf_printf(hp_buf *b, const char *fmt, ...) {
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
+}
+
+void hp_buf_u64(hp_buf *b, uint64_t v) {
+    char digits[20], *d = digits + sizeof digits;
+    do
+        *--d = (char)('0' + v % 10);
+    while (v /= 10);
+    hp_buf_append(b, d, (size_t)(digits + sizeof digits - d));
 }
 
 void hp_buf_free(hp_buf *b) {
