@@ -15,7 +15,7 @@ LIB_CFLAGS := $(BASE_CFLAGS) $(LIB_FLAGS)
 # profiler here walks frame pointers; libunwind reads the CFI) and no SLP
 # vectorisation (GCC packs unrelated counter updates into SSE, costing more).
 FAST_PATH_FLAGS := -fomit-frame-pointer -fno-tree-slp-vectorize
-LIB_LIBS := -lmimalloc -lunwind -lz -lzstd -lpthread -ldl -lm
+LIB_LIBS := -lmimalloc -lunwind -lz -lpthread -ldl -lm
 
 # GPU memory (gpu/, docs/gpu.md): built against the CUPTI headers of the CUDA
 # toolkit when there is one; libcupti itself is dlopen'd at run time, never

@@ -16,12 +16,12 @@
 #include "symbolize.h"
 #include "tags.h"
 #include "version.h"
+#include "zstd_load.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <zstd.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -238,12 +238,17 @@ void hp_dhat_json_zst(hp_buf *out, const hp_dump_info *d) {
 
 void hp_dhat_zst_of(hp_buf *out, const hp_dump_info *d,
                     void (*render)(hp_buf *, const hp_dump_info *)) {
+    const hp_zstd *z = hp_zstd_loaded(); /* dump.c loads it before its lock */
+    if (!z) {
+        out->failed = 1;
+        return;
+    }
     hp_buf plain = {0};
     render(&plain, d);
-    size_t bound = ZSTD_compressBound(plain.len);
+    size_t bound = z->compress_bound(plain.len);
     char *dst = plain.failed ? NULL : hp_malloc(bound);
-    size_t n = dst ? ZSTD_compress(dst, bound, plain.data, plain.len, 3) : 0;
-    if (!dst || ZSTD_isError(n))
+    size_t n = dst ? z->compress(dst, bound, plain.data, plain.len, 3) : 0;
+    if (!dst || z->is_error(n))
         out->failed = 1;
     else
         hp_buf_append(out, dst, n);

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "dump.h"
+#include "zstd_load.h"
 #include "elf_names.h"
 #include "stacks.h"
 #include "symbolize.h"
@@ -118,6 +119,8 @@ int hp_dump(const char *reason) {
     if (names && hp_stack_count() > 0 &&
         (hp_cfg.symbolize == HP_SYM_FULL || hp_elf_own_dwarf_any()))
         hp_dw_load();
+    /* the same for libzstd; without it the .zst files are skipped (one message) */
+    int zst = (hp_cfg.formats & HP_FMT_DHAT_ZST) && hp_zstd_load();
     pthread_mutex_lock(&dump_lock);
     /* After the exit dump, the process is ending: a dump started now (by the
      * background thread) could be cut off half-written. */
@@ -156,15 +159,13 @@ int hp_dump(const char *reason) {
     int is_exit = strcmp(reason, "exit") == 0, rc = 0;
     if (hp_cfg.formats & HP_FMT_PPROF) rc |= write_format(&d, "pb.gz", hp_pprof_profile, is_exit);
     if (hp_cfg.formats & HP_FMT_DHAT) rc |= write_format(&d, "dhat.json", hp_dhat_json, is_exit);
-    if (hp_cfg.formats & HP_FMT_DHAT_ZST)
-        rc |= write_format(&d, "dhat.json.zst", hp_dhat_json_zst, is_exit);
+    if (zst) rc |= write_format(&d, "dhat.json.zst", hp_dhat_json_zst, is_exit);
     if (d.gpu) { /* gpu/: GPU memory in files of its own (docs/gpu.md) */
         if (hp_cfg.formats & HP_FMT_PPROF)
             rc |= write_format(&d, "gpu.pb.gz", hp_gpu_pprof, is_exit);
         if (hp_cfg.formats & HP_FMT_DHAT)
             rc |= write_format(&d, "gpu.dhat.json", hp_gpu_dhat_json, is_exit);
-        if (hp_cfg.formats & HP_FMT_DHAT_ZST)
-            rc |= write_format(&d, "gpu.dhat.json.zst", hp_gpu_dhat_json_zst, is_exit);
+        if (zst) rc |= write_format(&d, "gpu.dhat.json.zst", hp_gpu_dhat_json_zst, is_exit);
     }
     if (hp_cfg.formats & HP_FMT_STATS) rc |= write_format(&d, "stats.json", hp_stats_json, is_exit);
     if (hp_cfg.formats & HP_FMT_PROM) rc |= write_format(&d, "prom", hp_prom_text, is_exit);
