@@ -89,7 +89,7 @@ const hp_stack *hp_gpu_frames_here(void) {
     hp_thread *t = &hp_self;
     t->busy++;
     hp_internal_enter();
-    int n = hp_stack_capture(pcs, max);
+    int n = hp_stack_capture(pcs, max, NULL);
     hp_internal_leave();
     t->busy--;
     hp_arm(t);

@@ -106,8 +106,11 @@ static hp_tag_estimate *tag_slot(uint32_t tag) {
 }
 
 /* The stack this thread recorded last: allocations in a loop give the same
- * stack over and over, recognised by one comparison, before any hashing. */
+ * stack over and over, recognised by one comparison, before any hashing;
+ * or without comparing, when the walker says its frames are those of the
+ * walk last_stack was found for (last_walk, unwind.h). */
 static __thread hp_stack *last_stack __attribute__((tls_model("initial-exec")));
+static __thread uint64_t last_walk __attribute__((tls_model("initial-exec")));
 
 static int same_pcs(const hp_stack *st, const uintptr_t *pcs, int depth) {
     if (st->depth != (uint32_t)depth) return 0;
@@ -119,16 +122,18 @@ static int same_pcs(const hp_stack *st, const uintptr_t *pcs, int depth) {
 /* The site of a sampled block. A stack remembers the site it was last
  * recorded in, so the usual case (same stack, same tag and labels) needs no
  * lock; sites never change their stack, tag or labels, nor go away. */
-static site *site_for(const uintptr_t *pcs, int depth, uint32_t tag, uint32_t labels) {
+static site *site_for(const uintptr_t *pcs, int depth, uint64_t walk, uint32_t tag,
+                      uint32_t labels) {
     hp_stack *st = last_stack;
     uint64_t h = 0;
-    if (!st || !same_pcs(st, pcs, depth)) {
+    if (!st || ((!walk || walk != last_walk) && !same_pcs(st, pcs, depth))) {
         h = hp_stack_hash(pcs, depth);
         st = hp_stack_find(pcs, depth, h);
     }
     site *s = st ? atomic_load_explicit(&st->site_hint, memory_order_acquire) : NULL;
     if (s && s->tag == tag && s->labels == labels) {
         last_stack = st;
+        last_walk = walk;
         return s;
     }
     hp_lock_acquire(&lock);
@@ -140,6 +145,7 @@ static site *site_for(const uintptr_t *pcs, int depth, uint32_t tag, uint32_t la
     if (s) {
         atomic_store_explicit(&st->site_hint, s, memory_order_release);
         last_stack = st;
+        last_walk = walk;
     }
     return s;
 }
@@ -538,8 +544,8 @@ static void account_free(const live_block *b, uint64_t now_ns) {
     live_samples--;
 }
 
-int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag, uint32_t labels,
-                   size_t usable, size_t requested, double w, uint64_t now_ns) {
+int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint64_t walk, uint32_t tag,
+                   uint32_t labels, size_t usable, size_t requested, double w, uint64_t now_ns) {
     if (depth < 0) { /* the profiler's own block: tracked only to recognise its free */
         hp_lock_acquire(&lock);
         settle_pending(); /* its address may be a queued free's */
@@ -547,7 +553,7 @@ int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag,
         hp_lock_release(&lock);
         return rc;
     }
-    site *s = site_for(pcs, depth, tag, labels);
+    site *s = site_for(pcs, depth, walk, tag, labels);
     if (!s || mark_page(ptr)) return -1;
     if (!__libc_single_threaded) {
         queue_event(ptr, s, w, usable, requested, now_ns);

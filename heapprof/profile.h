@@ -86,9 +86,11 @@ typedef struct hp_profile_snapshot {
 } hp_profile_snapshot;
 
 /* Records a sampled block. Returns -1 if out of memory (block then untracked).
- * depth -1 records a block of the profiler's own, with no site. */
-int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint32_t tag, uint32_t labels,
-                   size_t usable, size_t requested, double weight, uint64_t now_ns) HP_HIDDEN_API;
+ * depth -1 records a block of the profiler's own, with no site. walk is
+ * hp_stack_capture's name for pcs (0 if none). */
+int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint64_t walk, uint32_t tag,
+                   uint32_t labels, size_t usable, size_t requested, double weight,
+                   uint64_t now_ns) HP_HIDDEN_API;
 
 /* Starts loading what hp_profile_add or hp_profile_remove will touch for
  * ptr (a cache miss in a large live table), so that it overlaps other work. */

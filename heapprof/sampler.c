@@ -86,13 +86,14 @@ void hp_sampler_start(void) {
 void hp_sampler_on_alloc(hp_thread *t, void *p, size_t usable, size_t requested) {
     uintptr_t pcs[HP_MAX_DEPTH + HP_OWN_FRAMES_MAX];
     hp_profile_prefetch((uintptr_t)p); /* its live-table slot arrives while we unwind */
-    int depth = hp_stack_capture(pcs, hp_cfg.depth);
-    hp_profile_add((uintptr_t)p, pcs, depth, t->tag, t->labels, usable, requested,
+    uint64_t walk;
+    int depth = hp_stack_capture(pcs, hp_cfg.depth, &walk);
+    hp_profile_add((uintptr_t)p, pcs, depth, walk, t->tag, t->labels, usable, requested,
                    hp_sampler_weight(requested), hp_clock_ns());
 }
 
 void hp_sampler_on_internal_alloc(void *p, size_t usable) {
-    hp_profile_add((uintptr_t)p, NULL, -1, 0, 0, usable, usable, 0, 0);
+    hp_profile_add((uintptr_t)p, NULL, -1, 0, 0, 0, usable, usable, 0, 0);
 }
 
 enum hp_block_kind hp_sampler_on_free(hp_thread *t, void *p) {

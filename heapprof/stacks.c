@@ -180,10 +180,10 @@ static int capture_libunwind(uintptr_t *pcs, int max) {
 /* The fast walker (unwind.c), taught the rules it misses as it meets them.
  * A miss costs a module lookup and an .eh_frame parse, once per return
  * address in the life of the process. */
-static int capture_fast(uintptr_t *pcs, int max) {
+static int capture_fast(uintptr_t *pcs, int max, uint64_t *walk) {
     for (int tries = 0; tries < max + HP_OWN_FRAMES_MAX + 8; tries++) {
         uintptr_t miss = 0;
-        int n = hp_unwind(pcs, max, max + HP_OWN_FRAMES_MAX, self_lo, self_hi, &miss);
+        int n = hp_unwind(pcs, max, max + HP_OWN_FRAMES_MAX, self_lo, self_hi, &miss, walk);
         if (n >= 0 || n == HP_UNWIND_FAIL) return n;
         pthread_once(&gate_once, gate_init);
         pthread_rwlock_rdlock(&capture_gate); /* fills walk the loader's list */
@@ -209,9 +209,15 @@ static int capture_slow(uintptr_t *pcs, int max) {
     return depth;
 }
 
-int hp_stack_capture(uintptr_t *pcs, int max) {
-    int n = capture_fast(pcs, max);
-    return n >= 0 ? n : capture_slow(pcs, max);
+int hp_stack_capture(uintptr_t *pcs, int max, uint64_t *walk) {
+    uint64_t w = 0;
+    int n = capture_fast(pcs, max, &w);
+    if (n < 0) {
+        w = 0;
+        n = capture_slow(pcs, max);
+    }
+    if (walk) *walk = w;
+    return n;
 }
 
 /* Open addressing, linear probing, power-of-two capacity, at most half

@@ -28,8 +28,10 @@ void hp_stacks_init(void) __attribute__((visibility("hidden")));
  * are return addresses too. pcs must hold max + HP_OWN_FRAMES_MAX entries.
  * Returns the number of frames (<= max). Does not allocate through the
  * profiled path; takes no lock unless it meets a return address for the
- * first time, or a stack the fast walker leaves to libunwind. */
-int hp_stack_capture(uintptr_t *pcs, int max) __attribute__((visibility("hidden")));
+ * first time, or a stack the fast walker leaves to libunwind. If walk is
+ * not NULL, *walk names the result: two captures of one thread with the
+ * same nonzero *walk gave the same frames (0: not known). */
+int hp_stack_capture(uintptr_t *pcs, int max, uint64_t *walk) __attribute__((visibility("hidden")));
 
 /* Returns the interned stack for pcs (adding it if new), or NULL when out of
  * memory. Caller holds the profile lock. */

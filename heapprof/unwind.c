@@ -276,13 +276,68 @@ int hp_unwind_thread_init(void) {
     return hi > 1 ? 0 : -1;
 }
 
+/*
+ * Replaying the thread's previous walk. A walk is a function of where it
+ * starts (the stack pointer, and rbp if a rule used it before reloading it
+ * from the stack), of its parameters, of the rules (unchanged while
+ * flush_seq is) and of the stack words it reads. Allocations in a loop walk
+ * the same stack over and over: when every word the previous walk read
+ * still holds what it read, the result is the same, confirmed at a load and
+ * a compare per word instead of a rule lookup and a step per frame. The
+ * words are kept in the thread's own TLS (~600 bytes; only this thread's stack
+ * between its stack pointer and top, so the loads cannot fault); a walk
+ * reading more than REPLAY_READS words is not kept.
+ */
+#define REPLAY_READS 32
+typedef struct walk_record {
+    uint64_t id, ids; /* id of the walk kept (0: none); ids handed out */
+    uint32_t misses;  /* walks in a row that replay did not serve */
+    uintptr_t sp, fp, skip_lo, skip_hi;
+    uint32_t seq;
+    int max, limit, n, nreads, fp_used;
+    uint64_t out; /* bit i: word i is the next recorded frame */
+    const uintptr_t *addr[REPLAY_READS];
+    uintptr_t val[REPLAY_READS];
+} walk_record;
+static __thread walk_record last_walk __attribute__((tls_model("initial-exec")));
+
+/* What the current walk read so far. rbp's value matters only where a
+ * rule uses it (compilers that omit frame pointers keep anything in rbp,
+ * which frames save and restore), so the word it was loaded from (or its
+ * value at the start, fp_at 0) joins the key at its first use. */
+typedef struct recorder {
+    int k, ra_at;    /* words kept; the word of the last return address */
+    int fp_used;     /* the walk used rbp's starting value */
+    int fp_kept;     /* rbp's current value is part of the key already */
+    uintptr_t fp_at; /* where rbp's current value was read (0: at the start) */
+} recorder;
+
+/* (Callers stop keeping words two short of REPLAY_READS: a step keeps at
+ * most two.) */
+static inline __attribute__((always_inline)) void keep_word(recorder *rec, uintptr_t at,
+                                                            uintptr_t v) {
+    last_walk.addr[rec->k] = (const uintptr_t *)at;
+    last_walk.val[rec->k] = v;
+    rec->k++;
+}
+
+static inline __attribute__((always_inline)) void use_fp(recorder *rec, uintptr_t fp, int keep) {
+    if (!keep || rec->fp_kept) return;
+    rec->fp_kept = 1;
+    if (rec->fp_at)
+        keep_word(rec, rec->fp_at, fp);
+    else
+        rec->fp_used = 1;
+}
+
 /* One frame outwards: from the frame at *pc (stack pointer *sp, rbp *fp)
  * to its caller; *ra is the return address. Returns 1 on success, 0 at the
  * end of the chain, or FAIL / MISS. */
 enum { STEP_END = 0, STEP_OK = 1 };
 static inline __attribute__((always_inline)) int step(table_view t, uintptr_t *pc, uintptr_t *sp,
                                                       uintptr_t *fp, uintptr_t hi, uintptr_t *ra,
-                                                      uintptr_t *miss) {
+                                                      uintptr_t *miss, recorder *rec,
+                                                      const int keep) {
     uint64_t r = view_lookup(t, *pc);
     if (__builtin_expect(HP_RULE_KIND(r) != HP_RULE_STANDARD, 0)) {
         if (!r) {
@@ -292,18 +347,28 @@ static inline __attribute__((always_inline)) int step(table_view t, uintptr_t *p
         if (HP_RULE_KIND(r) == HP_RULE_LAST) return STEP_END;
         /* No unwind information: libunwind takes rbp = 0 as the end of the
          * chain (a _start without CFI), and guesses otherwise. */
+        use_fp(rec, *fp, keep);
         if ((r & HP_RULE_NO_FDE) && *fp == 0) return STEP_END;
         return HP_UNWIND_FAIL;
     }
+    if (r & HP_RULE_CFA_RBP) use_fp(rec, *fp, keep);
     uintptr_t cfa = ((r & HP_RULE_CFA_RBP) ? *fp : *sp) + (uintptr_t)HP_RULE_CFA_OFF(r);
     /* Strictly up the stack and inside it: sp < cfa <= hi, so the return
      * address at cfa - 8 lies in [sp, hi). */
     if (__builtin_expect(cfa <= *sp || cfa > hi, 0)) return HP_UNWIND_FAIL;
     uintptr_t a = *(const uintptr_t *)(cfa - 8);
+    if (keep) {
+        rec->ra_at = rec->k;
+        keep_word(rec, cfa - 8, a);
+    }
     if (r & HP_RULE_RBP_SAVED) {
         uintptr_t at = cfa + (uintptr_t)HP_RULE_RBP_OFF(r);
         if (__builtin_expect(at < *sp || at > hi - 8, 0)) return HP_UNWIND_FAIL;
         *fp = *(const uintptr_t *)at;
+        if (keep) {
+            rec->fp_at = at;
+            rec->fp_kept = 0;
+        }
     }
     *sp = cfa;
     if (a < 0x4000) return STEP_END; /* as libunwind: a bogus address ends the trace */
@@ -312,12 +377,94 @@ static inline __attribute__((always_inline)) int step(table_view t, uintptr_t *p
     return STEP_OK;
 }
 
+/* The previous walk's result, if it started here and every word it read
+ * is unchanged: its frame count, else -1. */
+static inline int replay(uintptr_t *pcs, int max, int limit, uintptr_t skip_lo, uintptr_t skip_hi,
+                         uintptr_t sp, uintptr_t fp, uint32_t seq) {
+    const walk_record *w = &last_walk;
+    if (!w->id || w->sp != sp || w->seq != seq || w->max != max || w->limit != limit ||
+        w->skip_lo != skip_lo || w->skip_hi != skip_hi || (w->fp_used && w->fp != fp))
+        return -1;
+    for (int i = 0; i < w->nreads; i++)
+        if (*w->addr[i] != w->val[i]) return -1;
+    int n = 0;
+    for (uint64_t out = w->out; out; out &= out - 1)
+        pcs[n++] = w->val[__builtin_ctzll(out)];
+    return n;
+}
+
+static int walk_plain(table_view t, uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t hi,
+                      uintptr_t *pcs, int max, int limit, uintptr_t skip_lo, uintptr_t skip_hi,
+                      uintptr_t *miss, uint32_t seq, uint64_t *walk_id);
+
+/* The walk proper, from the state (pc, sp, fp). With keep, the words it
+ * reads are kept in last_walk (up to REPLAY_READS of them) for replay. */
+static inline __attribute__((always_inline)) int
+walk(table_view t, uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t hi, uintptr_t *pcs, int max,
+     int limit, uintptr_t skip_lo, uintptr_t skip_hi, uintptr_t *miss, uint32_t seq,
+     uint64_t *walk_id, const int keep) {
+    const uintptr_t sp0 = sp, fp0 = fp;
+    recorder rec = {0, 0, 0, 0, 0};
+    uint64_t out = 0;
+    uintptr_t ra = 0;
+    int n = 0, rc, walked = 0;
+    if (keep) last_walk.id = 0; /* its words are overwritten from here on */
+    /* the leading frames to leave out, then the ones to record */
+    do
+        rc = step(t, &pc, &sp, &fp, hi, &ra, miss, &rec, keep);
+    while (rc == STEP_OK && ++walked < limit && ra - skip_lo < skip_hi - skip_lo &&
+           (!keep || rec.k <= REPLAY_READS - 2));
+    if (keep && rc == STEP_OK && rec.k > REPLAY_READS - 2 && ra - skip_lo < skip_hi - skip_lo)
+        return walk_plain(t, pc, sp, fp, hi, pcs, max, limit - walked, skip_lo, skip_hi, miss, seq,
+                          walk_id);
+    if (rc == STEP_OK && ra - skip_lo >= skip_hi - skip_lo) {
+        do {
+            if (keep) out |= 1ull << rec.ra_at;
+            pcs[n++] = ra;
+        } while (n < max && (!keep || rec.k <= REPLAY_READS - 2) && ++walked < limit &&
+                 (rc = step(t, &pc, &sp, &fp, hi, &ra, miss, &rec, keep)) == STEP_OK);
+        if (keep && rc == STEP_OK && n < max && rec.k > REPLAY_READS - 2) {
+            /* too deep to keep: on without keeping */
+            rec.k = REPLAY_READS + 1;
+            while (n < max && ++walked < limit &&
+                   (rc = step(t, &pc, &sp, &fp, hi, &ra, miss, &rec, 0)) == STEP_OK)
+                pcs[n++] = ra;
+        }
+    }
+    if (rc < 0) return rc;
+    *walk_id = 0;
+    if (keep && rec.k <= REPLAY_READS) { /* kept for the next walk from here */
+        walk_record *w = &last_walk;
+        w->sp = sp0, w->fp = fp0, w->skip_lo = skip_lo, w->skip_hi = skip_hi;
+        w->seq = seq, w->max = max, w->limit = limit, w->n = n;
+        w->nreads = rec.k, w->fp_used = rec.fp_used, w->out = out;
+        w->id = *walk_id = ++w->ids;
+    }
+    return n;
+}
+
+/* Two copies, so that the one not keeping words carries none of it (noinline:
+ * otherwise the compiler merges them back into one with keep a variable). */
+static __attribute__((noinline)) int walk_plain(table_view t, uintptr_t pc, uintptr_t sp,
+                                                uintptr_t fp, uintptr_t hi, uintptr_t *pcs, int max,
+                                                int limit, uintptr_t skip_lo, uintptr_t skip_hi,
+                                                uintptr_t *miss, uint32_t seq, uint64_t *walk_id) {
+    return walk(t, pc, sp, fp, hi, pcs, max, limit, skip_lo, skip_hi, miss, seq, walk_id, 0);
+}
+
+static __attribute__((noinline)) int walk_kept(table_view t, uintptr_t pc, uintptr_t sp,
+                                               uintptr_t fp, uintptr_t hi, uintptr_t *pcs, int max,
+                                               int limit, uintptr_t skip_lo, uintptr_t skip_hi,
+                                               uintptr_t *miss, uint32_t seq, uint64_t *walk_id) {
+    return walk(t, pc, sp, fp, hi, pcs, max, limit, skip_lo, skip_hi, miss, seq, walk_id, 1);
+}
+
 __attribute__((noinline)) int hp_unwind(uintptr_t *pcs, int max, int limit, uintptr_t skip_lo,
-                                        uintptr_t skip_hi, uintptr_t *miss) {
+                                        uintptr_t skip_hi, uintptr_t *miss, uint64_t *walk_id) {
     const uintptr_t lo = stack_lo, hi = stack_hi;
     if (!hi) return HP_UNWIND_NO_BOUNDS;
     if (max <= 0) return 0;
-    uintptr_t pc, sp, fp, ra = 0;
+    uintptr_t pc, sp, fp;
     /* This frame's own state; its rule is looked up at this very pc (not a
      * return address, so no minus one). */
     __asm__ volatile("leaq 0(%%rip), %0\n\tmovq %%rsp, %1\n\tmovq %%rbp, %2"
@@ -329,19 +476,23 @@ __attribute__((noinline)) int hp_unwind(uintptr_t *pcs, int max, int limit, uint
         *miss = pc;
         return (seq & 1) ? HP_UNWIND_FAIL : HP_UNWIND_MISS;
     }
-    const table_view t = {rt->slot, rt->shift, rt->mask};
-    int n = 0, rc, walked = 0;
-    /* the leading frames to leave out, then the ones to record */
-    do
-        rc = step(t, &pc, &sp, &fp, hi, &ra, miss);
-    while (rc == STEP_OK && ++walked < limit && ra - skip_lo < skip_hi - skip_lo);
-    if (rc == STEP_OK && ra - skip_lo >= skip_hi - skip_lo) {
-        pcs[n++] = ra;
-        while (n < max && ++walked < limit &&
-               (rc = step(t, &pc, &sp, &fp, hi, &ra, miss)) == STEP_OK)
-            pcs[n++] = ra;
+    walk_record *w = &last_walk;
+    int n = replay(pcs, max, limit, skip_lo, skip_hi, sp, fp, seq);
+    if (n >= 0) {
+        w->misses = 0;
+        *walk_id = w->id;
+    } else {
+        const table_view t = {rt->slot, rt->shift, rt->mask};
+        /* Where consecutive walks keep differing, keeping them is wasted:
+         * then only every 8th is kept, enough to catch the next loop. */
+        if (w->misses < 2 || !(w->misses & 15))
+            n = walk_kept(t, pc, sp, fp, hi, pcs, max, limit, skip_lo, skip_hi, miss, seq, walk_id);
+        else
+            n = walk_plain(t, pc, sp, fp, hi, pcs, max, limit, skip_lo, skip_hi, miss, seq,
+                           walk_id);
+        if (n < 0) return n; /* the retry after a fill is the same walk */
+        w->misses++;
     }
-    if (rc < 0) return rc;
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&flush_seq, memory_order_relaxed) != seq) return HP_UNWIND_FAIL;
     return n;

@@ -24,9 +24,11 @@ enum {
  * hp_unwind outwards, and records up to max of them in pcs, leaving out
  * the leading ones whose return address lies in [skip_lo, skip_hi) (the
  * profiler's own). Returns the count or one of the codes above. Takes no
- * locks, allocates nothing, reads only the calling thread's stack. */
+ * locks, allocates nothing, reads only the calling thread's stack.
+ * On success *walk names the result: two walks of one thread with the same
+ * nonzero *walk gave the same frames (0: not known). */
 int hp_unwind(uintptr_t *pcs, int max, int limit, uintptr_t skip_lo, uintptr_t skip_hi,
-              uintptr_t *miss) __attribute__((visibility("hidden")));
+              uintptr_t *miss, uint64_t *walk) __attribute__((visibility("hidden")));
 
 /* Reads and caches the rule for pc. Serialised internally; call it with
  * fork held off (stacks.c's capture gate), as it walks the loader's list. */

@@ -7,7 +7,9 @@
  *     depths 1..60;
  *   - libc's own frames (a qsort comparator), and another thread's stack;
  *   - truncation (max) and the leading frames left out (skip range);
- *   - callers whose frames lie at the same addresses, one after the other.
+ *   - callers whose frames lie at the same addresses, one after the other;
+ *   - replay: a walk from the same place again is served from the words the
+ *     previous one read, and must notice a caller that changed meanwhile.
  * And it must decline (HP_UNWIND_FAIL, so that the profiler falls back to
  * libunwind) where its rules do not apply: a signal handler's frame, and
  * code without unwind tables (a few bytes of machine code in an mmap'd
@@ -39,7 +41,8 @@ static __attribute__((noinline)) int walk_fast(uintptr_t *pcs, int max, uintptr_
                                                uintptr_t hi) {
     for (int tries = 0; tries < 4 * MAXF; tries++) {
         uintptr_t miss = 0;
-        int n = hp_unwind(pcs, max, MAXF, lo, hi, &miss);
+        uint64_t walk;
+        int n = hp_unwind(pcs, max, MAXF, lo, hi, &miss, &walk);
         if (n == HP_UNWIND_MISS) {
             hp_unwind_fill(miss);
         } else if (n == HP_UNWIND_NO_BOUNDS) {
@@ -158,6 +161,61 @@ static __attribute__((noinline)) void via_b(int depth) {
     __asm__ volatile("");
 }
 
+/* Replay: the walker keeps what a walk read and serves the next walk from
+ * the same place from it while those words are unchanged (unwind.c). */
+static int replay_ok = 1;
+
+/* Walks, and checks the frames against libunwind's from here. */
+static __attribute__((noinline)) int walk_here(uintptr_t *pcs, uint64_t *id) {
+    int n = HP_UNWIND_MISS;
+    for (int tries = 0; tries < MAXF && n == HP_UNWIND_MISS; tries++) {
+        uintptr_t miss = 0;
+        n = hp_unwind(pcs, MAXF, MAXF, 0, 0, &miss, id);
+        if (n == HP_UNWIND_MISS) hp_unwind_fill(miss);
+    }
+    uintptr_t slow[MAXF];
+    int m = unw_bt((void **)slow, MAXF);
+    /* [0] are two call sites here */
+    if (n != m || n < 2 || memcmp(pcs + 1, slow + 1, (size_t)(n - 1) * sizeof pcs[0]))
+        replay_ok = 0;
+    return n;
+}
+
+static __attribute__((noinline)) int replay_a(uintptr_t *pcs, uint64_t *id) {
+    int n = walk_here(pcs, id);
+    __asm__ volatile("");
+    return n;
+}
+
+static __attribute__((noinline)) int replay_b(uintptr_t *pcs, uint64_t *id) {
+    int n = walk_here(pcs, id);
+    __asm__ volatile("");
+    return n;
+}
+
+static __attribute__((noinline)) void check_replay(void) {
+    uint64_t id[48] = {0};
+    int k = 0;
+    /* From one frame, so the walks start at one stack pointer: replay_a
+     * until replay serves it (after a run of differing walks the walker
+     * keeps only some), then b, b, a. Every walk is checked against
+     * libunwind's. */
+    for (int i = 0; i < 48; i++) {
+        uintptr_t pcs[MAXF];
+        int (*volatile fn)(uintptr_t *, uint64_t *) =
+            k && i >= k && i < k + 2 ? replay_b : replay_a;
+        fn(pcs, &id[i]);
+        if (k && i == k + 2) break;
+        if (!k && i && id[i] && id[i] == id[i - 1]) k = i + 1;
+    }
+    CHECK(k > 0);
+    CHECK(replay_ok);
+    if (!k) return;
+    CHECK(id[k] != id[k - 1]);     /* b after a: not replayed */
+    CHECK(id[k + 1] == id[k]);     /* b again: replayed */
+    CHECK(id[k + 2] != id[k + 1]); /* a after b */
+}
+
 /* ---- through libc, in a thread, in a signal handler, through JIT code ---- */
 
 static int by_value(const void *a, const void *b) {
@@ -205,6 +263,7 @@ int main(void) {
         descend(d, 0);
     for (int i = 0; i < 40; i++) /* each depth through a, then b, then a again */
         (i % 3 == 1 ? via_b : via_a)(i / 3);
+    check_replay();
     int v[64];
     for (int i = 0; i < 64; i++)
         v[i] = (i * 37) % 64;
