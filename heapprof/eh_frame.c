@@ -167,8 +167,11 @@ enum { HOW_SAME, HOW_UNDEF, HOW_OFFSET, HOW_OTHER };
 typedef struct row {
     int cfa_reg, cfa_expr;
     int64_t cfa_off;
-    uint8_t how[17]; /* by DWARF register number; 6 = rbp, 7 = rsp, 16 = return address */
-    int64_t off[17];
+    /* Only the registers the walk needs: rbp, rsp and the return address
+     * (DWARF 6, 7, 16; see slot()). A smaller row is what makes the
+     * remember/restore copies and the set-up cheap on large functions. */
+    uint8_t how[3];
+    int64_t off[3];
 } row;
 
 #define STATE_DEPTH 16
@@ -181,10 +184,25 @@ typedef struct cfa_vm {
     const cie_info *cie;
 } cfa_vm;
 
+enum { RBP, RSP, RA };
+
+/* The row slot of DWARF register reg, or -1 for one the walk never needs. */
+static inline int slot(uint64_t reg) {
+    return reg == 6 ? RBP : reg == 7 ? RSP : reg == 16 ? RA : -1;
+}
+
 static void set_rule(row *w, uint64_t reg, int how, int64_t off) {
-    if (reg > 16) return; /* vector registers and the like: not needed to walk */
-    w->how[reg] = (uint8_t)how;
-    w->off[reg] = off;
+    int i = slot(reg);
+    if (i < 0) return;
+    w->how[i] = (uint8_t)how;
+    w->off[i] = off;
+}
+
+static void restore_rule(cfa_vm *vm, uint64_t reg) {
+    int i = slot(reg);
+    if (i < 0) return;
+    vm->cur.how[i] = vm->init.how[i];
+    vm->cur.off[i] = vm->init.off[i];
 }
 
 /* Runs instructions [p, end) while the location stays <= pc. Returns -1 on
@@ -203,8 +221,7 @@ static int run(cfa_vm *vm, const uint8_t *p, const uint8_t *end) {
             set_rule(&vm->cur, op & 0x3f, HOW_OFFSET, (int64_t)uleb(&r) * daf);
             continue;
         case 3:
-            reg = op & 0x3f;
-            if (reg <= 16) set_rule(&vm->cur, reg, vm->init.how[reg], vm->init.off[reg]);
+            restore_rule(vm, op & 0x3f);
             continue;
         }
         switch (op) {
@@ -230,8 +247,7 @@ static int run(cfa_vm *vm, const uint8_t *p, const uint8_t *end) {
             set_rule(&vm->cur, reg, HOW_OFFSET, (int64_t)uleb(&r) * daf);
             break;
         case 0x06:
-            reg = uleb(&r);
-            if (reg <= 16) set_rule(&vm->cur, reg, vm->init.how[reg], vm->init.off[reg]);
+            restore_rule(vm, uleb(&r));
             break;
         case 0x07:
             set_rule(&vm->cur, uleb(&r), HOW_UNDEF, 0);
@@ -318,12 +334,12 @@ static int run(cfa_vm *vm, const uint8_t *p, const uint8_t *end) {
 static uint64_t classify(const row *w) {
     if (w->cfa_expr || (w->cfa_reg != 6 && w->cfa_reg != 7)) return HP_RULE_UNSUPPORTED;
     /* As libunwind: an undefined return address or rbp ends the chain. */
-    if (w->how[16] == HOW_UNDEF || w->how[6] == HOW_UNDEF) return HP_RULE_LAST;
-    if (w->how[16] != HOW_OFFSET || w->off[16] != -8) return HP_RULE_UNSUPPORTED;
-    if (w->how[6] != HOW_SAME && w->how[6] != HOW_OFFSET) return HP_RULE_UNSUPPORTED;
-    if (w->how[7] != HOW_SAME && w->how[7] != HOW_UNDEF && w->how[7] != HOW_OFFSET)
+    if (w->how[RA] == HOW_UNDEF || w->how[RBP] == HOW_UNDEF) return HP_RULE_LAST;
+    if (w->how[RA] != HOW_OFFSET || w->off[RA] != -8) return HP_RULE_UNSUPPORTED;
+    if (w->how[RBP] != HOW_SAME && w->how[RBP] != HOW_OFFSET) return HP_RULE_UNSUPPORTED;
+    if (w->how[RSP] != HOW_SAME && w->how[RSP] != HOW_UNDEF && w->how[RSP] != HOW_OFFSET)
         return HP_RULE_UNSUPPORTED;
-    return standard_rule(w->cfa_reg == 6, w->cfa_off, w->how[6] == HOW_OFFSET, w->off[6]);
+    return standard_rule(w->cfa_reg == 6, w->cfa_off, w->how[RBP] == HOW_OFFSET, w->off[RBP]);
 }
 
 static uint64_t rule_from_fde(const uint8_t *fde, uintptr_t pc) {
