@@ -284,7 +284,7 @@ int hp_unwind_thread_init(void) {
  * the same stack over and over: when every word the previous walk read
  * still holds what it read, the result is the same, confirmed at a load and
  * a compare per word instead of a rule lookup and a step per frame. The
- * words are kept in the thread's own TLS (~600 bytes; only this thread's stack
+ * words are kept in the thread's own TLS (~850 bytes; only this thread's stack
  * between its stack pointer and top, so the loads cannot fault); a walk
  * reading more than REPLAY_READS words is not kept.
  */
@@ -295,9 +295,9 @@ typedef struct walk_record {
     uintptr_t sp, fp, skip_lo, skip_hi;
     uint32_t seq;
     int max, limit, n, nreads, fp_used;
-    uint64_t out; /* bit i: word i is the next recorded frame */
     const uintptr_t *addr[REPLAY_READS];
     uintptr_t val[REPLAY_READS];
+    uintptr_t pcs[REPLAY_READS]; /* its result: n <= the words read */
 } walk_record;
 static __thread walk_record last_walk __attribute__((tls_model("initial-exec")));
 
@@ -306,7 +306,7 @@ static __thread walk_record last_walk __attribute__((tls_model("initial-exec")))
  * which frames save and restore), so the word it was loaded from (or its
  * value at the start, fp_at 0) joins the key at its first use. */
 typedef struct recorder {
-    int k, ra_at;    /* words kept; the word of the last return address */
+    int k;           /* words kept */
     int fp_used;     /* the walk used rbp's starting value */
     int fp_kept;     /* rbp's current value is part of the key already */
     uintptr_t fp_at; /* where rbp's current value was read (0: at the start) */
@@ -357,10 +357,7 @@ static inline __attribute__((always_inline)) int step(table_view t, uintptr_t *p
      * address at cfa - 8 lies in [sp, hi). */
     if (__builtin_expect(cfa <= *sp || cfa > hi, 0)) return HP_UNWIND_FAIL;
     uintptr_t a = *(const uintptr_t *)(cfa - 8);
-    if (keep) {
-        rec->ra_at = rec->k;
-        keep_word(rec, cfa - 8, a);
-    }
+    if (keep) keep_word(rec, cfa - 8, a);
     if (r & HP_RULE_RBP_SAVED) {
         uintptr_t at = cfa + (uintptr_t)HP_RULE_RBP_OFF(r);
         if (__builtin_expect(at < *sp || at > hi - 8, 0)) return HP_UNWIND_FAIL;
@@ -387,10 +384,8 @@ static inline int replay(uintptr_t *pcs, int max, int limit, uintptr_t skip_lo, 
         return -1;
     for (int i = 0; i < w->nreads; i++)
         if (*w->addr[i] != w->val[i]) return -1;
-    int n = 0;
-    for (uint64_t out = w->out; out; out &= out - 1)
-        pcs[n++] = w->val[__builtin_ctzll(out)];
-    return n;
+    memcpy(pcs, w->pcs, (size_t)w->n * sizeof pcs[0]);
+    return w->n;
 }
 
 static int walk_plain(table_view t, uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t hi,
@@ -404,8 +399,7 @@ walk(table_view t, uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t hi, uintp
      int limit, uintptr_t skip_lo, uintptr_t skip_hi, uintptr_t *miss, uint32_t seq,
      uint64_t *walk_id, const int keep) {
     const uintptr_t sp0 = sp, fp0 = fp;
-    recorder rec = {0, 0, 0, 0, 0};
-    uint64_t out = 0;
+    recorder rec = {0, 0, 0, 0};
     uintptr_t ra = 0;
     int n = 0, rc, walked = 0;
     if (keep) last_walk.id = 0; /* its words are overwritten from here on */
@@ -418,11 +412,10 @@ walk(table_view t, uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t hi, uintp
         return walk_plain(t, pc, sp, fp, hi, pcs, max, limit - walked, skip_lo, skip_hi, miss, seq,
                           walk_id);
     if (rc == STEP_OK && ra - skip_lo >= skip_hi - skip_lo) {
-        do {
-            if (keep) out |= 1ull << rec.ra_at;
+        do
             pcs[n++] = ra;
-        } while (n < max && (!keep || rec.k <= REPLAY_READS - 2) && ++walked < limit &&
-                 (rc = step(t, &pc, &sp, &fp, hi, &ra, miss, &rec, keep)) == STEP_OK);
+        while (n < max && (!keep || rec.k <= REPLAY_READS - 2) && ++walked < limit &&
+               (rc = step(t, &pc, &sp, &fp, hi, &ra, miss, &rec, keep)) == STEP_OK);
         if (keep && rc == STEP_OK && n < max && rec.k > REPLAY_READS - 2) {
             /* too deep to keep: on without keeping */
             rec.k = REPLAY_READS + 1;
@@ -437,7 +430,8 @@ walk(table_view t, uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t hi, uintp
         walk_record *w = &last_walk;
         w->sp = sp0, w->fp = fp0, w->skip_lo = skip_lo, w->skip_hi = skip_hi;
         w->seq = seq, w->max = max, w->limit = limit, w->n = n;
-        w->nreads = rec.k, w->fp_used = rec.fp_used, w->out = out;
+        w->nreads = rec.k, w->fp_used = rec.fp_used;
+        memcpy(w->pcs, pcs, (size_t)n * sizeof pcs[0]);
         w->id = *walk_id = ++w->ids;
     }
     return n;
