@@ -441,6 +441,15 @@ static void settle_pending(void) {
     atomic_store_explicit(&evq_head, h, memory_order_relaxed);
 }
 
+/* The same for a single-threaded process, whose queue is empty but for
+ * what other threads left before they ended: the check inline. */
+static inline void settle_one_thread(void) {
+    apply_held_free();
+    if (atomic_load_explicit(&eq.tail, memory_order_relaxed) !=
+        atomic_load_explicit(&evq_head, memory_order_relaxed))
+        settle_pending();
+}
+
 static void queue_event(uintptr_t ptr, site *s, double w, uint64_t usable, uint64_t requested,
                         uint64_t now_ns) {
     uint64_t pos;
@@ -581,7 +590,7 @@ int hp_profile_add(uintptr_t ptr, const uintptr_t *pcs, int depth, uint64_t walk
      * the frees queued since the last one (their slots prefetched by them). */
     live_block b = {ptr, s, w, usable, requested, now_ns};
     hp_lock_acquire(&lock);
-    settle_pending();
+    settle_one_thread();
     if (live_insert(&b) == 0)
         account_alloc(s, w, usable, requested, now_ns);
     else
@@ -600,7 +609,7 @@ int hp_profile_remove(uintptr_t ptr, uint64_t now_ns) {
     }
     if (__libc_single_threaded) {
         hp_lock_acquire(&lock);
-        settle_pending(); /* the free held before, and anything queued */
+        settle_one_thread(); /* the free held before, and anything queued */
         held_free = ptr;
         held_free_ns = now_ns;
         hp_lock_release(&lock);
