@@ -125,16 +125,18 @@ static void flush_locked(void) {
 
 typedef struct find {
     uintptr_t pc;
-    const uint8_t *hdr;
+    uint64_t rule;
     int found;
     unsigned long long subs, adds;
 } find;
 
 static unsigned long long seen_adds; /* dl_iterate_phdr's count of loads */
+static unsigned forgets;             /* hp_unwind_forget calls; under fill_lock */
 
 void hp_unwind_forget(void) {
     pthread_mutex_lock(&fill_lock);
     flush_locked();
+    forgets++;
     pthread_mutex_unlock(&fill_lock);
 }
 
@@ -150,6 +152,8 @@ void hp_unwind_fork_child(void) {
     pthread_mutex_init(&fill_lock, NULL);
 }
 
+/* Runs under glibc's loader lock, which keeps the module mapped while its
+ * rule is read; it neither allocates nor takes a lock of ours. */
 static int find_module(struct dl_phdr_info *info, size_t size, void *arg) {
     find *f = arg;
     if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
@@ -166,14 +170,23 @@ static int find_module(struct dl_phdr_info *info, size_t size, void *arg) {
     }
     if (!inside) return 0;
     f->found = 1;
-    if (eh) f->hdr = (const uint8_t *)(info->dlpi_addr + eh->p_vaddr);
+    f->rule = hp_eh_frame_rule(eh ? (const uint8_t *)(info->dlpi_addr + eh->p_vaddr) : NULL, f->pc);
     return 1;
 }
 
+/* The fill lock is not held across dl_iterate_phdr: a thread inside
+ * dl_iterate_phdr (holding glibc's loader lock) whose callback allocates may
+ * come here for the lock, and taking the two locks in the other order would
+ * deadlock (Rust's backtrace capture does that, for one). A dlclose between
+ * the lookup and the insert is seen through `forgets`, and the rule dropped. */
 void hp_unwind_fill(uintptr_t pc) {
     pthread_mutex_lock(&fill_lock);
-    find f = {pc, NULL, 0, 0, 0};
+    unsigned forgets_before = forgets;
+    pthread_mutex_unlock(&fill_lock);
+    find f = {pc, 0, 0, 0, 0};
     dl_iterate_phdr(find_module, &f);
+    if (!f.found) f.rule = hp_eh_frame_rule(NULL, pc);
+    pthread_mutex_lock(&fill_lock);
     /* A module was unloaded (its rules may be stale) or loaded (where a
      * cached "no unwind info" may now have some): start afresh. dlclose
      * also flushes at once (unload.c), so an unloaded module's rules never
@@ -182,8 +195,7 @@ void hp_unwind_fill(uintptr_t pc) {
         flush_locked();
         seen_subs = f.subs, seen_adds = f.adds;
     }
-    uint64_t rule = hp_eh_frame_rule(f.hdr, pc);
-    insert_locked(pc, rule);
+    if (forgets == forgets_before) insert_locked(pc, f.rule);
     pthread_mutex_unlock(&fill_lock);
 }
 
