@@ -3,6 +3,7 @@
 #include "../alloc/counters.h"
 #include "internal_alloc.h"
 #include "log.h"
+#include "pipe_interpose.h"
 #include "unwind.h"
 
 #include <dlfcn.h>
@@ -42,9 +43,9 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *base) {
  * that later closes all its descriptors could reuse those numbers for its
  * own files, which libunwind would then write into.
  *
- * So libunwind is started here, once, with the low descriptors temporarily
- * filled: its pipe lands just below 1024 (or the descriptor limit), out of
- * the program's way, close-on-exec. Before each capture the pipe is checked
+ * So libunwind is started here, once, and the pipe it creates is moved to
+ * just below 1024 (or the descriptor limit), out of the program's way,
+ * close-on-exec (pipe_interpose.c). Before each capture the pipe is checked
  * (one fstat): if the program closed it, a fresh pipe is put back on the
  * same numbers; if it reused them, captures stop rather than write into the
  * program's files.
@@ -66,29 +67,15 @@ static void start_unwinder_out_of_the_way(void) {
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         (long)rl.rlim_cur < top)
         top = (long)rl.rlim_cur;
-    top -= 4;
-    int fillers[1024], nfill = 0;
-    int base = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (base >= 0) {
-        fillers[nfill++] = base;
-        for (int fd; nfill < 1024 && (fd = fcntl(base, F_DUPFD_CLOEXEC, 0)) >= 0;) {
-            fillers[nfill++] = fd;
-            if (fd >= top) break;
-        }
-    }
-    void *pcs[4];
-    unw_backtrace(pcs, 4);
-    for (int i = 0; i < nfill; i++) close(fillers[i]);
-    /* libunwind's pipe: the two FIFOs just above the fillers. */
-    for (int fd = top; fd < top + 8; fd++) {
-        ino_t a, b;
-        if (is_fifo(fd, &a) && is_fifo(fd + 1, &b) && a == b) {
-            pipe_fds[0] = fd;
-            pipe_fds[1] = fd + 1;
-            pipe_ino = a;
-            break;
-        }
-    }
+    /* unw_init_local starts libunwind (and opens its pipe, moved up by
+     * pipe_interpose.c) without unw_backtrace's per-thread trace cache,
+     * 256 KiB resident in every sampling process. */
+    hp_pipe_relocate_begin((int)(top > 8 ? top - 4 : 3));
+    unw_context_t context;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&context) == 0) unw_init_local(&cursor, &context);
+    hp_pipe_relocate_end(pipe_fds);
+    if (pipe_fds[0] >= 0 && !is_fifo(pipe_fds[0], &pipe_ino)) pipe_fds[0] = pipe_fds[1] = -1;
 }
 
 /* Puts a new pipe on the numbers libunwind remembers, if they are free. */
