@@ -8,12 +8,11 @@
 #include "pyroscope.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <semaphore.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,19 +23,25 @@
 
 int64_t hp_peak_trigger_at = INT64_MAX;
 
-static int wake_fd = -1;
+/* The background thread sleeps on a semaphore, not on a descriptor: a
+ * descriptor would take the lowest free number (0 when the program starts
+ * with stdin closed, shifting every descriptor the program opens), and a
+ * program that closes descriptors it does not know (closefrom(3), daemons)
+ * would leave the thread polling a closed number (POLLNVAL: a busy loop) or
+ * one the program reopened (the thread would read the program's data, a
+ * signal or peak wake-up would write 8 bytes into its file). */
+static sem_t wake_sem;
+static atomic_int wake_armed;
 static atomic_int signal_pending, peak_pending;
 static int running;
 
 static void wake(void) {
-    uint64_t one = 1;
     int saved = errno;
-    ssize_t ignored = write(wake_fd, &one, sizeof one);
-    (void)ignored;
+    sem_post(&wake_sem);
     errno = saved;
 }
 
-/* Async-signal-safe: a flag and a write(2). */
+/* Async-signal-safe: a flag and sem_post(3). */
 static void on_signal(int sig) {
     (void)sig;
     atomic_store(&signal_pending, 1);
@@ -45,7 +50,7 @@ static void on_signal(int sig) {
 
 /* Called from a counter flush that took the process past the threshold. */
 void hp_trigger_peak(void) {
-    if (wake_fd < 0 || atomic_exchange(&peak_pending, 1)) return;
+    if (!atomic_load(&wake_armed) || atomic_exchange(&peak_pending, 1)) return;
     wake();
 }
 
@@ -81,22 +86,27 @@ static void *background(void *arg) {
             int gap = (int)((last_peak_dump + PEAK_MIN_GAP_NS - now) / 1000000 + 1);
             if (timeout < 0 || gap < timeout) timeout = gap;
         }
-        struct pollfd pfd = {wake_fd, POLLIN, 0};
-        if (poll(&pfd, 1, timeout) > 0) {
-            uint64_t drained;
-            ssize_t ignored = read(wake_fd, &drained, sizeof drained);
-            (void)ignored;
+        if (timeout < 0) {
+            sem_wait(&wake_sem);
+        } else {
+            uint64_t until = now + (uint64_t)timeout * 1000000ull;
+            struct timespec ts = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
+            sem_clockwait(&wake_sem, CLOCK_MONOTONIC, &ts);
         }
+        while (sem_trywait(&wake_sem) == 0) {
+        } /* several wake-ups, one pass */
         now = now_ns();
         if (atomic_exchange(&signal_pending, 0)) hp_dump("signal");
         if (now >= next_interval) {
             hp_dump("interval");
-            while (next_interval <= now) next_interval += interval_ns;
+            while (next_interval <= now)
+                next_interval += interval_ns;
         }
         if (now >= next_push) {
             hp_pyroscope_push();
             now = now_ns(); /* an upload can take seconds: do not catch up in a burst */
-            while (next_push <= now) next_push += push_ns;
+            while (next_push <= now)
+                next_push += push_ns;
         }
         if (atomic_load(&peak_pending) && now >= last_peak_dump + PEAK_MIN_GAP_NS) {
             atomic_store(&peak_pending, 0);
@@ -115,8 +125,7 @@ static void *background(void *arg) {
 }
 
 static int start_thread(void) {
-    wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (wake_fd < 0) return -1;
+    if (sem_init(&wake_sem, 0, 0)) return -1;
     pthread_t th;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -129,10 +138,10 @@ static int start_thread(void) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (rc) {
-        close(wake_fd);
-        wake_fd = -1;
+        errno = rc;
         return -1;
     }
+    atomic_store(&wake_armed, 1);
     pthread_setname_np(th, "heapprof");
     return 0;
 }
@@ -164,12 +173,12 @@ void hp_triggers_start(void) {
     }
 }
 
-/* The child has no background thread and shares the parent's eventfd:
- * give it its own of both. */
+/* The child has no background thread (and the semaphore's state is a copy
+ * of a moment the parent's thread may have been inside sem_wait): start
+ * both afresh. */
 void hp_triggers_after_fork_child(void) {
     if (!running) return;
-    if (wake_fd >= 0) close(wake_fd);
-    wake_fd = -1;
+    atomic_store(&wake_armed, 0);
     atomic_store(&signal_pending, 0);
     atomic_store(&peak_pending, 0);
     hp_pyroscope_after_fork_child();
