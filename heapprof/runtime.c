@@ -52,6 +52,7 @@ static void fork_child(void) {
 }
 
 __attribute__((constructor)) static void runtime_start(void) {
+    hp_log_capture_stderr();
     hp_alloc_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     hp_config_load();
