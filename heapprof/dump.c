@@ -116,9 +116,16 @@ int hp_dump(const char *reason) {
      * their own file (docs/internals.md, "Symbolization"). */
     int names = hp_cfg.symbolize != HP_SYM_NONE &&
                 (hp_cfg.formats & (HP_FMT_PPROF | HP_FMT_DHAT | HP_FMT_DHAT_ZST));
-    if (names && hp_stack_count() > 0 &&
-        (hp_cfg.symbolize == HP_SYM_FULL || hp_elf_own_dwarf_any()))
-        hp_dw_load();
+    int want_dw = 0;
+    if (names && hp_stack_count() > 0) {
+        /* hp_elf_own_dwarf_any walks the loader's list (dl_iterate_phdr)
+         * outside the dump lock: hold fork off meanwhile, or a child forked
+         * then finds the loader's lock held and hangs at its first capture */
+        hp_stacks_hold_fork();
+        want_dw = hp_cfg.symbolize == HP_SYM_FULL || hp_elf_own_dwarf_any();
+        hp_stacks_release_fork();
+    }
+    if (want_dw) hp_dw_load();
     /* the same for libzstd; without it the .zst files are skipped (one message) */
     int zst = (hp_cfg.formats & HP_FMT_DHAT_ZST) && hp_zstd_load();
     pthread_mutex_lock(&dump_lock);

@@ -151,6 +151,13 @@ void hp_stacks_fork_child(void) {
     gate_init();
 }
 
+void hp_stacks_hold_fork(void) {
+    pthread_once(&gate_once, gate_init);
+    pthread_rwlock_rdlock(&capture_gate);
+}
+
+void hp_stacks_release_fork(void) { pthread_rwlock_unlock(&capture_gate); }
+
 /* libunwind, for the stacks the fast walker leaves to it. What it
  * allocates while capturing (its caches) is the profiler's. */
 static int capture_libunwind(uintptr_t *pcs, int max) {

@@ -50,6 +50,12 @@ hp_stack *hp_stack_intern_hashed(const uintptr_t *pcs, int depth, uint64_t hash)
 void hp_stacks_fork_prepare(void) __attribute__((visibility("hidden")));
 void hp_stacks_fork_parent(void) __attribute__((visibility("hidden")));
 void hp_stacks_fork_child(void) __attribute__((visibility("hidden")));
+/* Holds fork off (the capture gate, read side) around a walk of the
+ * loader's list outside the dump lock: a fork while dl_iterate_phdr holds
+ * the loader's write lock leaves the child's copy of it locked forever.
+ * Not re-entrant; call with the thread in internal mode (no captures). */
+void hp_stacks_hold_fork(void) __attribute__((visibility("hidden")));
+void hp_stacks_release_fork(void) __attribute__((visibility("hidden")));
 
 /* Number of distinct stacks. Caller holds the profile lock. */
 uint32_t hp_stack_count(void) __attribute__((visibility("hidden")));
