@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "counters.h"
+#include "memory_bound.h"
 #include "mi_layout.h"
 
 #include <limits.h>
@@ -148,6 +149,7 @@ static void fork_child(void) {
 }
 
 static void init_once_body(void) {
+    hp_memory_bound_init();
     hp_usable_table_init();
     hp_mi_layout_init();
     pthread_key_create(&exit_key, on_thread_exit);

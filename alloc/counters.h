@@ -46,6 +46,8 @@ void hp_free_slow(hp_thread *t) HP_HIDDEN;
  * count back and sets errno. (The thread's running maximum may keep it: a
  * failed allocation can raise the peak by at most its own size.) */
 void *hp_alloc_failed(size_t n) HP_HIDDEN;
+/* A request refused before mimalloc sees it: sets errno, returns NULL. */
+void *hp_alloc_refused(void) HP_HIDDEN;
 
 /* Stops sampling on the calling thread (exit dump started). */
 void hp_thread_stop_sampling(void) HP_HIDDEN;

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "fast_path.h"
+#include "memory_bound.h"
 #include "mi_tuning.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 void *hp_alloc_general(hp_thread *t, size_t n, size_t alignment, int zero) {
+    if (hp_exceeds_memory(n)) return hp_alloc_refused();
     hp_mi_note_request(n);
     if (hp_alloc_is_slow(t, n)) return hp_alloc_slow(t, n, alignment, zero);
     void *p = alignment ? hp_mi_malloc_aligned(n, alignment) : zero ? mi_zalloc(n) : mi_malloc(n);
@@ -90,6 +92,7 @@ HP_EXPORT void *realloc(void *p, size_t size) {
         hp_count_realloc_in_place(t, old_usable);
         return p;
     }
+    if (hp_exceeds_memory(size)) return hp_alloc_refused(); /* p stays as it is */
     hp_mi_note_request(size);
     void *q = mi_realloc(p, size);
     if (HP_UNLIKELY(q == NULL)) { /* p is untouched and still counted */

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "counters.h"
 #include "mi_aligned.h"
+#include "memory_bound.h"
 #include "mi_layout.h"
 #include "mi_tuning.h"
 #include "sampled_pages.h"
@@ -84,6 +85,7 @@ static void count_free(hp_thread *t, size_t usable) {
 }
 
 void *hp_alloc_slow(hp_thread *t, size_t n, size_t alignment, int zero) {
+    if (hp_exceeds_memory(n)) return hp_alloc_refused();
     int sample = enter_and_decide(t, n);
     hp_mi_note_request(n);
     void *p = alignment ? hp_mi_malloc_aligned(n, alignment) : zero ? mi_zalloc(n) : mi_malloc(n);
@@ -113,6 +115,7 @@ void hp_free_slow(hp_thread *t) {
  * its address; if the reallocation then fails, the old block simply stays
  * unrecorded (it is still counted). */
 void *hp_realloc_slow(hp_thread *t, void *p, size_t n) {
+    if (hp_exceeds_memory(n)) return hp_alloc_refused(); /* p stays recorded */
     int sample = enter_and_decide(t, n);
     size_t old_usable = forget(t, p, hp_usable_of_block(p));
     hp_mi_note_request(n);
@@ -132,6 +135,11 @@ void *hp_alloc_failed(size_t n) {
     t->alloc_objs -= 1;
     t->alloc_bytes -= usable;
     if (hp_count_free(t, usable)) hp_free_slow(t);
+    errno = ENOMEM;
+    return NULL;
+}
+
+void *hp_alloc_refused(void) {
     errno = ENOMEM;
     return NULL;
 }
