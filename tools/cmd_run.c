@@ -10,6 +10,7 @@
 #include "cli.h"
 
 #include <cjson/cJSON.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -156,6 +157,50 @@ static void end_like(int status) {
     exit(128 + sig);
 }
 
+/* The file execvp would run for name: itself if it has a slash, else the
+ * first executable match on PATH. 0 if found. */
+static int resolve_command(const char *name, char *out, size_t cap) {
+    if (strchr(name, '/')) {
+        snprintf(out, cap, "%s", name);
+        return 0;
+    }
+    const char *path = getenv("PATH");
+    if (!path) path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        snprintf(out, cap, "%.*s/%s", (int)len, len ? p : ".", name);
+        if (access(out, X_OK) == 0) return 0;
+        if (!end) break;
+        p = end + 1;
+    }
+    return -1;
+}
+
+/* 1 if path is an ELF executable without an interpreter (statically
+ * linked, static-pie included): LD_PRELOAD never reaches it. */
+static int statically_linked(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    Elf64_Ehdr eh;
+    int is_static = 0;
+    if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+        eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) &&
+        (eh.e_type == ET_EXEC || eh.e_type == ET_DYN) && eh.e_phnum > 0) {
+        is_static = 1;
+        for (unsigned i = 0; i < eh.e_phnum; i++) {
+            Elf64_Phdr ph;
+            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * sizeof ph)) != (ssize_t)sizeof ph ||
+                ph.p_type == PT_INTERP) {
+                is_static = 0;
+                break;
+            }
+        }
+    }
+    close(fd);
+    return is_static;
+}
+
 int cmd_run(int argc, char **argv) {
     const char *settings[sizeof env_options / sizeof env_options[0]] = {0};
     const char *lib_arg = NULL;
@@ -214,6 +259,11 @@ int cmd_run(int argc, char **argv) {
         cli_error("run: libheapprof.so not found next to this program or in ../lib; pass --lib PATH");
         return 2;
     }
+
+    char resolved[PATH_MAX + 256];
+    if (resolve_command(cmd[0], resolved, sizeof resolved) == 0 && statically_linked(resolved))
+        fprintf(stderr, "heapprof: %s is statically linked: LD_PRELOAD cannot load the profiler "
+                        "into it, so it runs unprofiled and writes no profile\n", cmd[0]);
 
     char prog[256];
     snprintf(prog, sizeof prog, "%s", cmd[0]);

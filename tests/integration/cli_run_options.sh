@@ -25,4 +25,16 @@ gcc -g -O0 "$HP_ROOT/tests/programs/cli/leaky.c" -o leaky
 grep -q make_node named.txt || hp_fail "no make_node in the default profile: $(cat named.txt)"
 if grep -q make_node bare.txt; then hp_fail "--symbolize none still named make_node"; fi
 grep -q '0x[0-9a-f]' bare.txt || hp_fail "--symbolize none: no addresses in top: $(cat bare.txt)"
+# A statically linked command cannot be preloaded: said before it runs, and
+# it still runs with its own output and status; a dynamic one gets no such line.
+printf '#include <stdio.h>\nint main(void) { puts("static here"); return 4; }\n' >st.c
+gcc -static -O1 st.c -o st
+set +e
+out=$("$HP_CLI" run --out st-out -- ./st 2>st.err)
+status=$?
+set -e
+[[ $out == "static here" && $status == 4 ]] || hp_fail "static program: output '$out', status $status"
+grep -q '^heapprof: ./st is statically linked' st.err || hp_fail "no static-link warning: $(cat st.err)"
+"$HP_CLI" run --out dyn-out -- ./leaky 5 >/dev/null 2>dyn.err
+if grep -q 'statically linked:' dyn.err; then hp_fail "warning for a dynamic program: $(cat dyn.err)"; fi
 echo "cli_run_options: ok"
