@@ -160,10 +160,10 @@ static int file_build_id(const elf_file *f, char *hex, size_t cap) {
     return -1;
 }
 
-static uint32_t file_crc(int fd) {
+int hp_file_crc32(int fd, uint32_t *out) {
     enum { CHUNK = 64 * 1024 };
     unsigned char *buf = hp_malloc(CHUNK);
-    if (!buf) return 0;
+    if (!buf) return -1;
     uLong sum = crc32(0L, Z_NULL, 0);
     off_t at = 0;
     ssize_t n;
@@ -172,7 +172,8 @@ static uint32_t file_crc(int fd) {
         at += n;
     }
     hp_free(buf);
-    return n == 0 ? (uint32_t)sum : 0;
+    *out = (uint32_t)sum;
+    return n == 0 ? 0 : -1;
 }
 
 /* A debug file candidate at path: taken if it is not the module's own file
@@ -185,8 +186,9 @@ static int try_debug_file(elf_file *dbg, const char *path, const struct stat *ma
         elf_open(dbg, path, 0, 0))
         return -1;
     char id[129] = "";
+    uint32_t got;
     int ok = build_id[0] ? file_build_id(dbg, id, sizeof id) == 0 && !strcmp(id, build_id)
-                         : !crc || file_crc(dbg->fd) == crc;
+                         : !crc || (hp_file_crc32(dbg->fd, &got) == 0 && got == crc);
     if (!ok || !section_of_type(dbg, SHT_SYMTAB)) {
         elf_close(dbg);
         return -1;

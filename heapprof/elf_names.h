@@ -30,6 +30,10 @@ int hp_elf_own_dwarf(const char *path, uint64_t dev, uint64_t inode)
  * lock; call it without the dump lock (a `yes` is followed by dlopen). */
 int hp_elf_own_dwarf_any(void) __attribute__((visibility("hidden")));
 
+/* The zlib CRC-32 of the whole file open at fd (what .gnu_debuglink
+ * records): 0 and *out set, or -1 if it cannot be read. */
+int hp_file_crc32(int fd, uint32_t *out) __attribute__((visibility("hidden")));
+
 typedef void (*hp_elf_name_fn)(void *arg, size_t i, const char *name);
 
 /* Names addrs[0..n) (run-time addresses, ascending) in the module whose

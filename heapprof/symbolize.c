@@ -248,18 +248,8 @@ static int debug_file_matches(Dwfl_Module *mod, int fd, GElf_Word crc) {
         return ok;
     }
     if (!crc) return 1;
-    enum { CHUNK = 64 * 1024 };
-    unsigned char *buf = hp_malloc(CHUNK);
-    if (!buf) return 0;
-    uLong sum = crc32(0L, Z_NULL, 0);
-    off_t at = 0;
-    ssize_t n;
-    while ((n = pread(fd, buf, CHUNK, at)) > 0) {
-        sum = crc32(sum, buf, (uInt)n);
-        at += n;
-    }
-    hp_free(buf);
-    return n == 0 && sum == crc;
+    uint32_t got;
+    return hp_file_crc32(fd, &got) == 0 && got == crc;
 }
 
 /* Separate debug files, looked up locally: by build-id under /usr/lib/debug,
