@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include "fast_path.h"
 #include "memory_bound.h"
-#include "mi_tuning.h"
 
 #include <errno.h>
 #include <mimalloc.h>
@@ -19,8 +18,7 @@
 #include <unistd.h>
 
 void *hp_alloc_general(hp_thread *t, size_t n, size_t alignment, int zero) {
-    if (hp_exceeds_memory(n)) return hp_alloc_refused();
-    hp_mi_note_request(n);
+    if (hp_refuse_request(n)) return hp_alloc_refused();
     if (hp_alloc_is_slow(t, n)) return hp_alloc_slow(t, n, alignment, zero);
     void *p = alignment ? hp_mi_malloc_aligned(n, alignment) : zero ? mi_zalloc(n) : mi_malloc(n);
     if (HP_UNLIKELY(p == NULL)) {
@@ -92,8 +90,7 @@ HP_EXPORT void *realloc(void *p, size_t size) {
         hp_count_realloc_in_place(t, old_usable);
         return p;
     }
-    if (hp_exceeds_memory(size)) return hp_alloc_refused(); /* p stays as it is */
-    hp_mi_note_request(size);
+    if (hp_refuse_request(size)) return hp_alloc_refused(); /* p stays as it is */
     void *q = mi_realloc(p, size);
     if (HP_UNLIKELY(q == NULL)) { /* p is untouched and still counted */
         errno = ENOMEM;

@@ -18,19 +18,28 @@ static size_t ram_and_swap(void) {
     return (size_t)bytes;
 }
 
-void hp_memory_bound_init(void) {
+char hp_overcommit_mode(void) {
     char mode = 0;
     int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    ssize_t n = read(fd, &mode, 1);
+    if (fd < 0) return 0;
+    if (read(fd, &mode, 1) != 1) mode = 0;
     close(fd);
-    if (n != 1 || mode != '0') return; /* 1: never refused; 2: the kernel refuses itself */
+    return mode;
+}
+
+void hp_memory_bound_init(void) {
+    /* 1: never refused; 2: the kernel refuses by itself */
+    if (hp_overcommit_mode() != '0') return;
     __atomic_store_n(&hp_memory_bound, ram_and_swap(), __ATOMIC_RELAXED);
 }
 
-/* Swap may have been added since: look again before refusing. */
-int hp_exceeds_memory_now(size_t n) {
-    size_t bound = ram_and_swap();
-    __atomic_store_n(&hp_memory_bound, bound, __ATOMIC_RELAXED);
-    return n > bound;
+int hp_large_request_seen(size_t n) {
+    /* Swap may have been added since: look again before refusing. */
+    if (n > __atomic_load_n(&hp_memory_bound, __ATOMIC_RELAXED)) {
+        size_t bound = ram_and_swap();
+        __atomic_store_n(&hp_memory_bound, bound, __ATOMIC_RELAXED);
+        if (n > bound) return 1;
+    }
+    if (__atomic_load_n(&hp_mi_arena_waiting, __ATOMIC_RELAXED)) hp_mi_arena_large_request();
+    return 0;
 }

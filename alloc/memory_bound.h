@@ -10,6 +10,7 @@
 #ifndef HP_MEMORY_BOUND_H
 #define HP_MEMORY_BOUND_H
 
+#include "mi_tuning.h"
 #include "thread_state.h"
 
 /* Above this many bytes a request is checked against RAM + swap; SIZE_MAX
@@ -17,12 +18,20 @@
 extern size_t hp_memory_bound HP_HIDDEN;
 
 void hp_memory_bound_init(void) HP_HIDDEN;
-int hp_exceeds_memory_now(size_t n) HP_HIDDEN;
 
-/* Nonzero if a request of n bytes must fail with ENOMEM. */
-static inline int hp_exceeds_memory(size_t n) {
-    return HP_UNLIKELY(n > __atomic_load_n(&hp_memory_bound, __ATOMIC_RELAXED)) &&
-           hp_exceeds_memory_now(n);
+/* The first byte of /proc/sys/vm/overcommit_memory ('0', '1', '2'), 0 if unknown. */
+char hp_overcommit_mode(void) HP_HIDDEN;
+
+/* Requests of 4 MiB or more (HP_THP_ARENA_TRIGGER_BYTES) pass here: refused
+ * when beyond memory, else counted towards the THP arena's automatic mode
+ * (mi_tuning.h). */
+int hp_large_request_seen(size_t n) HP_HIDDEN;
+
+/* Nonzero if a request of n bytes must fail with ENOMEM. One compare for
+ * everything under 4 MiB; called only by the paths that see requests above
+ * 1 KiB, never by the small-block fast path. */
+static inline int hp_refuse_request(size_t n) {
+    return HP_UNLIKELY(n >= HP_THP_ARENA_TRIGGER_BYTES) && hp_large_request_seen(n);
 }
 
 #endif

@@ -76,6 +76,7 @@
  */
 #define _GNU_SOURCE
 #include "mi_tuning.h"
+#include "memory_bound.h"
 
 #include <fcntl.h>
 #include <mimalloc.h>
@@ -113,8 +114,7 @@ static bool arena_possible(void) {
     if (!read_small("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) ||
         strstr(buf, "[never]"))
         return false;
-    if (read_small("/proc/sys/vm/overcommit_memory", buf, sizeof buf) && buf[0] == '2')
-        return false;
+    if (hp_overcommit_mode() == '2') return false;
     return true;
 }
 

@@ -19,16 +19,9 @@ enum hp_thp_arena {
 /* Applies the mode; called once at start, after mimalloc's own init. */
 void hp_mi_tune(int mode) __attribute__((visibility("hidden")));
 
-/* Nonzero while the automatic mode still waits for large requests. */
+/* Nonzero while the automatic mode still waits for large requests; each
+ * one is reported with hp_mi_arena_large_request (memory_bound.h). */
 extern int hp_mi_arena_waiting __attribute__((visibility("hidden")));
 void hp_mi_arena_large_request(void) __attribute__((visibility("hidden")));
-
-/* Called by the allocation paths that can see large requests (never by the
- * small-block fast path): one compare for everything under 4 MiB. */
-static inline void hp_mi_note_request(size_t n) {
-    if (__builtin_expect(n >= HP_THP_ARENA_TRIGGER_BYTES, 0) &&
-        __atomic_load_n(&hp_mi_arena_waiting, __ATOMIC_RELAXED))
-        hp_mi_arena_large_request();
-}
 
 #endif

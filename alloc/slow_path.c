@@ -14,7 +14,6 @@
 #include "mi_aligned.h"
 #include "memory_bound.h"
 #include "mi_layout.h"
-#include "mi_tuning.h"
 #include "sampled_pages.h"
 #include "sampler_hooks.h"
 #include "usable_size.h"
@@ -85,9 +84,8 @@ static void count_free(hp_thread *t, size_t usable) {
 }
 
 void *hp_alloc_slow(hp_thread *t, size_t n, size_t alignment, int zero) {
-    if (hp_exceeds_memory(n)) return hp_alloc_refused();
+    if (hp_refuse_request(n)) return hp_alloc_refused();
     int sample = enter_and_decide(t, n);
-    hp_mi_note_request(n);
     void *p = alignment ? hp_mi_malloc_aligned(n, alignment) : zero ? mi_zalloc(n) : mi_malloc(n);
     if (p) allocated(t, p, n, sample);
     leave(t);
@@ -115,10 +113,9 @@ void hp_free_slow(hp_thread *t) {
  * its address; if the reallocation then fails, the old block simply stays
  * unrecorded (it is still counted). */
 void *hp_realloc_slow(hp_thread *t, void *p, size_t n) {
-    if (hp_exceeds_memory(n)) return hp_alloc_refused(); /* p stays recorded */
+    if (hp_refuse_request(n)) return hp_alloc_refused(); /* p stays recorded */
     int sample = enter_and_decide(t, n);
     size_t old_usable = forget(t, p, hp_usable_of_block(p));
-    hp_mi_note_request(n);
     void *q = mi_realloc(p, n);
     if (q) {
         count_free(t, old_usable);
