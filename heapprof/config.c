@@ -74,6 +74,17 @@ static int parse_number(const char *s, double *out) {
     return 0;
 }
 
+/* The index of s among names (case-insensitive) in *out; -1 if none. */
+static int parse_choice(const char *s, const char *const *names, int n, int *out) {
+    for (int i = 0; i < n; i++) {
+        if (!strcasecmp(s, names[i])) {
+            *out = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static int parse_bool(const char *s, int *out) {
     if (!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes") ||
         !strcasecmp(s, "on")) {
@@ -261,15 +272,9 @@ int hp_config_set(const char *key, const char *value, const char *origin) {
             BAD("give a name of letters, digits and _ . / -");
         memcpy(hp_cfg.app, value, n + 1);
     } else if (!strcmp(key, "log")) {
+        static const char *const names[] = {"quiet", "info", "debug"}; /* enum hp_log_level */
         snprintf(fallback, sizeof fallback, "info");
-        if (!strcasecmp(value, "quiet"))
-            hp_cfg.log_level = HP_LOG_QUIET;
-        else if (!strcasecmp(value, "info"))
-            hp_cfg.log_level = HP_LOG_INFO;
-        else if (!strcasecmp(value, "debug"))
-            hp_cfg.log_level = HP_LOG_DEBUG;
-        else
-            BAD("give quiet, info or debug");
+        if (parse_choice(value, names, 3, &hp_cfg.log_level)) BAD("give quiet, info or debug");
         hp_log_set_level(hp_cfg.log_level);
     } else if (!strcmp(key, "follow_exec")) {
         snprintf(fallback, sizeof fallback, "%d", hp_cfg.follow_exec);
@@ -279,26 +284,16 @@ int hp_config_set(const char *key, const char *value, const char *origin) {
         if (copy_string(value, hp_cfg.cupti_path, sizeof hp_cfg.cupti_path, 1))
             BAD("give an absolute path to libcupti.so");
     } else if (!strcmp(key, "symbolize")) {
-        static const char *const names[] = {"fast", "full", "none"};
+        static const char *const names[] = {"fast", "full", "none"}; /* enum hp_symbolize_mode */
         snprintf(fallback, sizeof fallback, "%s", names[hp_cfg.symbolize]);
-        if (!strcasecmp(value, "fast"))
-            hp_cfg.symbolize = HP_SYM_FAST;
-        else if (!strcasecmp(value, "full"))
-            hp_cfg.symbolize = HP_SYM_FULL;
-        else if (!strcasecmp(value, "none"))
-            hp_cfg.symbolize = HP_SYM_NONE;
-        else
-            BAD("give fast, full or none");
+        if (parse_choice(value, names, 3, &hp_cfg.symbolize)) BAD("give fast, full or none");
     } else if (!strcmp(key, "thp_arena")) {
-        static const char *const names[] = {"0", "1", "auto"};
+        static const char *const names[] = {"0", "1", "auto"}; /* enum hp_thp_arena */
         snprintf(fallback, sizeof fallback, "%s", names[hp_cfg.thp_arena]);
         int on;
-        if (!strcasecmp(value, "auto"))
-            hp_cfg.thp_arena = HP_THP_ARENA_AUTO;
-        else if (parse_bool(value, &on))
-            BAD("give auto, 1 or 0");
-        else
-            hp_cfg.thp_arena = on ? HP_THP_ARENA_NOW : HP_THP_ARENA_OFF;
+        if (!parse_choice(value, names, 3, &hp_cfg.thp_arena)) return 0;
+        if (parse_bool(value, &on)) BAD("give auto, 1 or 0");
+        hp_cfg.thp_arena = on ? HP_THP_ARENA_NOW : HP_THP_ARENA_OFF;
     } else if (!strcmp(key, "config")) {
         return 0; /* only meaningful in the environment; handled by hp_config_load */
     } else {
