@@ -12,19 +12,6 @@ hp_need cc go node
 unset DEBUGINFOD_URLS HEAPPROF_SYMBOLIZE
 W=("$PY" "$HP_ROOT/tests/integration/lib/writers.py")
 
-cat >nodw.c <<'C'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <string.h>
-
-/* dlopen as it is, except that libdw cannot be found */
-void *dlopen(const char *file, int mode) {
-    static void *(*real)(const char *, int);
-    if (!real) real = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
-    if (file && strstr(file, "libdw")) return NULL;
-    return real(file, mode);
-}
-C
 cat >prog.c <<'C'
 #include <heapprof.h>
 #include <stdio.h>
@@ -38,11 +25,11 @@ int main(void) {
     return 5;
 }
 C
-cc -shared -fPIC -O2 -Wall -Wextra -Werror nodw.c -o "$HP_TMP/libnodw.so" -ldl || hp_fail "cannot build the shim"
+shim=$(hp_refuse_dlopen_shim)
 cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -I"$HP_ROOT/include" prog.c -o "$HP_TMP/prog" || hp_fail "cannot build prog"
 
 rc=0
-LD_PRELOAD="$HP_TMP/libnodw.so $HP_LIB" HEAPPROF_OUT=$HP_TMP/out HEAPPROF_RATE=1 HEAPPROF_FORMAT=pprof,dhat \
+HP_REFUSE_DLOPEN=libdw LD_PRELOAD="$shim $HP_LIB" HEAPPROF_OUT=$HP_TMP/out HEAPPROF_RATE=1 HEAPPROF_FORMAT=pprof,dhat \
     "$HP_TMP/prog" >run.out 2>run.err || rc=$?
 cat run.out run.err >&2
 [[ $rc -eq 5 ]] || hp_fail "exit status $rc, want 5"

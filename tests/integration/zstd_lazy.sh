@@ -26,18 +26,7 @@ int main(void) {
 }
 C
 cc -O1 -o maps maps.c
-cat >nozstd.c <<'C'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <string.h>
-void *dlopen(const char *file, int mode) {
-    static void *(*real)(const char *, int);
-    if (!real) real = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
-    if (file && strstr(file, "libzstd")) return NULL;
-    return real(file, mode);
-}
-C
-cc -shared -fPIC -O1 -o nozstd.so nozstd.c -ldl
+shim=$(hp_refuse_dlopen_shim)
 
 [[ $(LD_PRELOAD="$HP_LIB" HEAPPROF_OUT="$HP_TMP/a" ./maps) == "no libzstd" ]] ||
     hp_fail "libzstd mapped at start-up"
@@ -48,7 +37,7 @@ zst=$(ls "$HP_TMP"/b/heapprof.*.final.dhat.json.zst) || hp_fail "no dhat.json.zs
 zstd -dc <"$zst" | cmp - "$HP_TMP"/b/heapprof.*.final.dhat.json || hp_fail "dhat.json.zst differs from dhat.json"
 echo "ok: dhat.json.zst written and equal to dhat.json"
 
-LD_PRELOAD="$PWD/nozstd.so $HP_LIB" HEAPPROF_OUT="$HP_TMP/c" HEAPPROF_RATE=1 \
+HP_REFUSE_DLOPEN=libzstd LD_PRELOAD="$shim $HP_LIB" HEAPPROF_OUT="$HP_TMP/c" HEAPPROF_RATE=1 \
     HEAPPROF_FORMAT=dhat,dhat.zst,stats ./maps >out.c 2>err.c
 [[ $(cat out.c) == "no libzstd" ]] || hp_fail "without libzstd: output changed: $(cat out.c)"
 [[ $(grep -c . err.c) == 1 ]] && grep -q '^heapprof: cannot load libzstd.so.1' err.c ||

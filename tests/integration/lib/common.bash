@@ -54,6 +54,14 @@ hp_program() {
     printf '%s\n' "$p"
 }
 
+# hp_refuse_dlopen_shim : builds the shim that makes dlopen of a name
+# containing $HP_REFUSE_DLOPEN fail (preload it before heapprof); prints its path.
+hp_refuse_dlopen_shim() {
+    cc -shared -fPIC -O1 -Wall -Wextra -Werror "$HP_ROOT/tests/integration/lib/refuse_dlopen.c" \
+        -o "$HP_TMP/refuse_dlopen.so" -ldl || hp_fail "cannot build the dlopen shim"
+    printf '%s\n' "$HP_TMP/refuse_dlopen.so"
+}
+
 # Set by hp_compare while a workload runs.
 HP_MODE=plain       # plain | hp
 HP_PROF=$HP_TMP/prof # where the heapprof run writes its profiles
