@@ -217,6 +217,20 @@ static uintptr_t parse_hex(const char **p, const char *end) {
     return v;
 }
 
+/* Whether the maps line starting at line (text up to end) is a range
+ * "start-stop" holding addr; if so, stores the range. */
+static int range_holds(const char *line, const char *end, uintptr_t addr, uintptr_t *lo,
+                       uintptr_t *hi) {
+    const char *p = line;
+    uintptr_t start = parse_hex(&p, end);
+    if (p >= end || *p != '-') return 0;
+    p++;
+    uintptr_t stop = parse_hex(&p, end);
+    if (p >= end || addr < start || addr >= stop) return 0;
+    *lo = start, *hi = stop;
+    return 1;
+}
+
 /* The mapping of /proc/self/maps that contains addr. Raw system calls into a
  * stack buffer: this runs inside malloc, possibly while glibc holds one of
  * its own locks (pthread_getattr_np, which would tell the stack's bounds,
@@ -227,40 +241,27 @@ static int mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi) {
     if (fd < 0) return -1;
     char buf[1024];
     size_t have = 0;
-    int found = -1, skipping = 0; /* skipping: the rest of an over-long line */
-    while (found != 0) {
+    int found = 0, skipping = 0; /* skipping: the rest of an over-long line */
+    while (!found) {
         long n = syscall(SYS_read, fd, buf + have, sizeof buf - have);
         if (n <= 0) break;
         have += (size_t)n;
         const char *line = buf, *end = buf + have, *nl;
-        while (found != 0 && (nl = memchr(line, '\n', (size_t)(end - line))) != NULL) {
-            const char *p = line;
-            uintptr_t start = parse_hex(&p, nl);
-            if (!skipping && p < nl && *p == '-') {
-                p++;
-                uintptr_t stop = parse_hex(&p, nl);
-                if (addr >= start && addr < stop) *lo = start, *hi = stop, found = 0;
-            }
+        while (!found && (nl = memchr(line, '\n', (size_t)(end - line))) != NULL) {
+            found = !skipping && range_holds(line, nl, addr, lo, hi);
             skipping = 0;
             line = nl + 1;
         }
         have = (size_t)(end - line);
-        if (have ==
-            sizeof buf) { /* a full buffer and no newline: parse the line start, skip the rest */
-            const char *p = buf;
-            uintptr_t start = parse_hex(&p, end);
-            if (!skipping && p < end && *p == '-') {
-                p++;
-                uintptr_t stop = parse_hex(&p, end);
-                if (p < end && addr >= start && addr < stop) *lo = start, *hi = stop, found = 0;
-            }
+        if (have == sizeof buf) { /* no newline in a full buffer: read its start, skip the rest */
+            found = found || (!skipping && range_holds(buf, end, addr, lo, hi));
             skipping = 1;
             have = 0;
         }
         memmove(buf, line, have);
     }
     syscall(SYS_close, fd);
-    return found;
+    return found ? 0 : -1;
 }
 
 int hp_unwind_thread_init(void) {
