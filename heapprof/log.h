@@ -8,9 +8,9 @@
 enum hp_log_level { HP_LOG_QUIET = 0, HP_LOG_INFO = 1, HP_LOG_DEBUG = 2 };
 
 void hp_log_set_level(int level) __attribute__((visibility("hidden")));
-/* Notes whether stderr is open (called first thing at start-up); when it
- * is not, no line is ever written, since a later descriptor 2 is the
- * program's own file. */
+/* Notes which file stderr is (called first thing at start-up); when it is
+ * closed, no line is ever written, since a later descriptor 2 is the
+ * program's own file; below debug level, lines go only to that same file. */
 void hp_log_capture_stderr(void) __attribute__((visibility("hidden")));
 void hp_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), visibility("hidden")));
