@@ -143,4 +143,27 @@ function summary(    c, bi, b, found, d, nk, kk, mi, key, n, lsum, worst, worstw
             }
         }
     }
+    versus("heapprof-full", "heaptrack")
+}
+
+# How many times faster `fast` is than `slow` per workload, in total time
+# and in time added over the baseline (overhead; "–" when `fast` adds none).
+function versus(fast, slow,    c, have, nk, kk, mi, key, w, line, a, b0, z) {
+    nk = split(keys, kk, " ")
+    have = 0
+    for (c = 1; c <= nc; c++) if (cfg[c] == fast || cfg[c] == slow) have++
+    if (have < 2 || base == "") return
+    for (mi = 1; mi <= nk; mi++) {
+        key = kk[mi]
+        line = ""
+        for (w = 1; w <= nw; w++) {
+            a = med[key, wl[w], fast]; z = med[key, wl[w], slow]; b0 = med[key, wl[w], base]
+            if (a == "" || z == "" || b0 == "" || a <= 0) continue
+            line = line sprintf(" %s %.2f× (overhead %s)", wl[w], z / a,
+                                a > b0 ? sprintf("%.2f×", (z - b0) / (a - b0)) : "–")
+        }
+        if (line == "") continue
+        printf "- %s faster than %s, %s (overhead = time above %s):%s\n", fast, slow,
+            key == "wall" ? "wall time" : key == "cpu" ? "CPU time" : "instructions", base, line
+    }
 }

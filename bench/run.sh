@@ -126,7 +126,11 @@ workload python3   PYTHONHASHSEED=0 -- /usr/bin/python3 "$here/workloads/dicts.p
 workload perl      -- /usr/bin/perl "$here/workloads/hashes.pl" "$scale"
 workload sqlite3   -- /usr/bin/sqlite3 :memory: ".read $tmp/queries.sql"
 workload sort      LC_ALL=C -- /usr/bin/sort -o /dev/null "$tmp/words.txt"
-workload gcc       -- /usr/bin/gcc -O2 -c -o /dev/null "$tmp/gen.c"
+# gcc's compiler proper, without the driver: heaptrack does not follow the
+# driver's children (it unsets LD_PRELOAD), so under `gcc -c` it would time
+# an unprofiled cc1 against the others' profiled one.
+workload cc1       -- "$(gcc -print-prog-name=cc1)" -quiet -imultiarch "$(gcc -print-multiarch)" \
+    -O2 -o /dev/null "$tmp/gen.c"
 
 # ---- selection ---------------------------------------------------------------
 in_list() { [[ ",$1," == *",$2,"* ]]; }
