@@ -22,6 +22,11 @@
 #                       deterministic), scale 0.02; the table is instructions executed.
 #                       Noise-free, so it shows the fast-path overhead on a busy machine.
 #
+# Reference points: BENCH_CONFIGS=...,floor-null,floor-count adds two minimal
+# wrappers around the same libmimalloc (bench/floor_wrappers.c), one that only
+# forwards and one that also keeps exact counters by usable size, the least
+# any profiler built this way can cost.
+#
 # Adding a configuration or workload is one line in the lists below.
 set -euo pipefail
 
@@ -89,6 +94,10 @@ optional heapprof          "$HEAPPROF"  LD_PRELOAD="$HEAPPROF" HEAPPROF_OUT=@OUT
 optional heapprof-64k      "$HEAPPROF"  LD_PRELOAD="$HEAPPROF" HEAPPROF_RATE=65536 HEAPPROF_OUT=@OUT@
 optional heapprof-full     "$HEAPPROF"  LD_PRELOAD="$HEAPPROF" HEAPPROF_RATE=1 HEAPPROF_OUT=@OUT@
 optional mimalloc-again    "$MIMALLOC"  LD_PRELOAD="$MIMALLOC"
+# the least a wrapper around the shared libmimalloc costs (bench/floor_wrappers.c):
+# forwarding alone, and forwarding plus exact counters by usable size
+optional floor-null        -            LD_PRELOAD="$bin/floor-null.so"
+optional floor-count       -            LD_PRELOAD="$bin/floor-count.so"
 config   jemalloc-prof     "$JEMALLOC"  LD_PRELOAD="$JEMALLOC" MALLOC_CONF=prof:true,lg_prof_sample:19,prof_prefix:@OUT@/jeprof
 optional tcmalloc-heapprof "$TCMALLOC"  LD_PRELOAD="$TCMALLOC" HEAPPROFILE=@OUT@/gperf
 optional heaptrack         /usr/bin/heaptrack -- /usr/bin/heaptrack -o @OUT@/heaptrack
@@ -157,6 +166,11 @@ done
 cc=${CC:-cc}
 "$cc" -std=c11 -O2 -g -Wall -Wextra -Werror -pthread "$here/workloads.c" -o "$bin/workloads"
 "$cc" -std=c11 -O2 -g -Wall -Wextra -Werror "$here/measure.c" -o "$bin/measure"
+for floor in null count; do
+    "$cc" -std=c11 -O2 -g -Wall -Wextra -Werror -shared -fPIC -fno-plt -ftls-model=initial-exec \
+        $([[ $floor == count ]] && echo -DFLOOR_COUNT) "$here/floor_wrappers.c" \
+        -o "$bin/floor-$floor.so" -lmimalloc
+done
 sed "s/@ROWS@/$rows/" "$here/workloads/queries.sql" >"$tmp/queries.sql"
 "$bin/workloads" gen-words "$lines" >"$tmp/words.txt"
 "$bin/workloads" gen-c "$funcs" >"$tmp/gen.c"
