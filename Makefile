@@ -41,7 +41,7 @@ CLI_SHARED := heapprof/buf.c heapprof/protobuf.c heapprof/json_out.c heapprof/id
 # shared with the runtime, which dlopens libcurl instead of linking it.
 CLI_SHARED += heapprof/pyroscope_wire.c heapprof/pyroscope_http.c
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(CLI_SHARED:heapprof/%.c=$(BUILD)/obj/cli-shared/%.o)
-CLI_LIBS := -lcjson -lz -lzstd -lm -lcurl
+CLI_LIBS := -lcjson -lz -lzstd -lm -lcurl -ldw -lelf -ldl
 
 LIB := $(BUILD)/libheapprof.so
 CLI := $(BUILD)/heapprof

@@ -46,7 +46,9 @@ static void uncount(void *p) {
     }
 }
 /* realloc: the old block's count moves to the new one. */
-static size_t size_before(void *p) { return p ? mi_usable_size(p) : 0; }
+static size_t size_before(void *p) {
+    return p ? mi_usable_size(p) : 0;
+}
 static void *moved(void *old, size_t old_size, void *q) {
     counters.live_bytes -= (int64_t)old_size;
     counters.live_objs -= old != NULL;
@@ -65,8 +67,12 @@ static void *or_enomem(void *p) {
     return p;
 }
 
-EXPORT void *malloc(size_t n) { return or_enomem(counted(mi_malloc(n))); }
-EXPORT void *calloc(size_t k, size_t n) { return or_enomem(counted(mi_calloc(k, n))); }
+EXPORT void *malloc(size_t n) {
+    return or_enomem(counted(mi_malloc(n)));
+}
+EXPORT void *calloc(size_t k, size_t n) {
+    return or_enomem(counted(mi_calloc(k, n)));
+}
 EXPORT void free(void *p) {
     uncount(p);
     mi_free(p);
@@ -86,7 +92,9 @@ EXPORT void *reallocarray(void *p, size_t k, size_t n) {
     if (__builtin_mul_overflow(k, n, &bytes)) return or_enomem(NULL);
     return realloc(p, bytes);
 }
-EXPORT size_t malloc_usable_size(void *p) { return p ? mi_usable_size(p) : 0; }
+EXPORT size_t malloc_usable_size(void *p) {
+    return p ? mi_usable_size(p) : 0;
+}
 EXPORT int posix_memalign(void **out, size_t align, size_t n) {
     if (align < sizeof(void *) || (align & (align - 1))) return EINVAL;
     void *p = counted(mi_malloc_aligned(n, align));
@@ -100,7 +108,9 @@ EXPORT void *aligned_alloc(size_t align, size_t n) {
 EXPORT void *memalign(size_t align, size_t n) {
     return or_enomem(counted(mi_malloc_aligned(n, align)));
 }
-EXPORT void *valloc(size_t n) { return or_enomem(counted(mi_malloc_aligned(n, 4096))); }
+EXPORT void *valloc(size_t n) {
+    return or_enomem(counted(mi_malloc_aligned(n, 4096)));
+}
 EXPORT void *pvalloc(size_t n) {
     return or_enomem(counted(mi_malloc_aligned((n + 4095) & ~(size_t)4095, 4096)));
 }

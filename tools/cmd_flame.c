@@ -7,23 +7,26 @@
 #include <string.h>
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: heapprof flame [options] FILE -o OUT.svg|OUT.html\n\n"
-                 "A flame graph of FILE: each frame is a function, as wide as the memory\n"
-                 "allocated in it and in what it called (by --metric, default inuse_space);\n"
-                 "callers below, callees above. The file is self-contained (no network).\n"
-                 "  .svg   static, with a tooltip per frame\n"
-                 "  .html  click a frame to zoom, search with highlight and matched share,\n"
-                 "         a menu to show one tag at a time\n"
-                 "FILE: a heapprof or Go pprof profile, a heapprof/Valgrind/dhat-rs DHAT file.\n"
-                 "'heapprof diff BASE NEW --flame OUT' draws a differential one.\n\n"
-                 "options:\n"
-                 "  -o, --output OUT  where to write (.svg, .html or .htm)\n"
-                 "  --title TEXT      the graph's title (default: \"Flame graph: FILE\")\n"
-                 "  --metric NAME     alloc_space, alloc_objects, inuse_space, inuse_objects,\n"
-                 "                    peak_space, ... (what the file has)\n"
-                 "  --tag NAME        only allocations made under this tag\n"
-                 "  --focus REGEX     only stacks with a frame matching REGEX (function or file)\n"
-                 "  --depth N         only the innermost N frames of each stack\n");
+    fprintf(
+        out,
+        "usage: heapprof flame [options] FILE -o OUT.svg|OUT.html\n\n"
+        "A flame graph of FILE: each frame is a function, as wide as the memory\n"
+        "allocated in it and in what it called (by --metric, default inuse_space);\n"
+        "callers below, callees above. The file is self-contained (no network).\n"
+        "  .svg   static, with a tooltip per frame\n"
+        "  .html  click a frame to zoom, search with highlight and matched share,\n"
+        "         a menu to show one tag at a time\n"
+        "FILE: a heapprof or Go pprof profile, a heapprof/Valgrind/dhat-rs DHAT file, or a text\n"
+        "heap profile of gperftools, jemalloc or Go (debug=1).\n"
+        "'heapprof diff BASE NEW --flame OUT' draws a differential one.\n\n"
+        "options:\n"
+        "  -o, --output OUT  where to write (.svg, .html or .htm)\n"
+        "  --title TEXT      the graph's title (default: \"Flame graph: FILE\")\n"
+        "  --metric NAME     alloc_space, alloc_objects, inuse_space, inuse_objects,\n"
+        "                    peak_space, ... (what the file has)\n"
+        "  --tag NAME        only allocations made under this tag\n"
+        "  --focus REGEX     only stacks with a frame matching REGEX (function or file)\n"
+        "  --depth N         only the innermost N frames of each stack\n");
 }
 
 int cmd_flame(int argc, char **argv) {

@@ -29,11 +29,15 @@ static int by_cum(const void *a, const void *b) {
 }
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: heapprof top [options] FILE\n\n"
-                 "Functions ranked by a metric (default inuse_space): flat is memory allocated\n"
-                 "directly in the function, cum also counts what its callees allocated.\n"
-                 "FILE: a heapprof or Go pprof profile, a heapprof/Valgrind/dhat-rs DHAT file.\n\n"
-                 "options:\n%s  --cum             sort by cumulative value\n", view_help);
+    fprintf(
+        out,
+        "usage: heapprof top [options] FILE\n\n"
+        "Functions ranked by a metric (default inuse_space): flat is memory allocated\n"
+        "directly in the function, cum also counts what its callees allocated.\n"
+        "FILE: a heapprof or Go pprof profile, a heapprof/Valgrind/dhat-rs DHAT file, or a text\n"
+        "heap profile of gperftools, jemalloc or Go (debug=1).\n\n"
+        "options:\n%s  --cum             sort by cumulative value\n",
+        view_help);
 }
 
 int cmd_top(int argc, char **argv) {
@@ -48,14 +52,16 @@ int cmd_top(int argc, char **argv) {
             usage(stdout);
             return 0;
         }
-        if (!strcmp(argv[i], "--cum")) sort_cum = 1;
+        if (!strcmp(argv[i], "--cum"))
+            sort_cum = 1;
         else if (argv[i][0] == '-' && argv[i][1]) {
             cli_error("top: unknown option '%s'; see 'heapprof top --help'", argv[i]);
             return 2;
         } else if (path) {
             cli_error("top: one FILE at a time ('%s' and '%s' given)", path, argv[i]);
             return 2;
-        } else path = argv[i];
+        } else
+            path = argv[i];
     }
     if (!path) {
         usage(stderr);
@@ -126,7 +132,8 @@ int cmd_top(int argc, char **argv) {
         char t[32], a[32], b[32];
         printf("File: %s (%s)\nMetric: %s, total %s", path, p->source, mt->name,
                bytes ? fmt_bytes(t, sizeof t, total) : fmt_count(t, sizeof t, (uint64_t)total));
-        if (p->period > 1) printf(" (estimated from samples every %lld bytes)", (long long)p->period);
+        if (p->period > 1)
+            printf(" (estimated from samples every %lld bytes)", (long long)p->period);
         printf("\nShowing %zu of %zu functions\n", shown, nrows);
         printf("%12s %6s %6s %12s %6s  %s\n", "flat", "flat%", "sum%", "cum", "cum%", "function");
         double sum = 0;
@@ -134,11 +141,12 @@ int cmd_top(int argc, char **argv) {
             const row *r = &rows[i];
             sum += r->flat;
             double pct = total ? 100 / total : 0;
-            printf("%12s %5.1f%% %5.1f%% %12s %5.1f%%  %s%s%s\n",
-                   bytes ? fmt_bytes(a, sizeof a, r->flat) : fmt_count(a, sizeof a, (uint64_t)r->flat),
-                   r->flat * pct, sum * pct,
-                   bytes ? fmt_bytes(b, sizeof b, r->cum) : fmt_count(b, sizeof b, (uint64_t)r->cum),
-                   r->cum * pct, r->function, r->file ? "  " : "", r->file ? r->file : "");
+            printf(
+                "%12s %5.1f%% %5.1f%% %12s %5.1f%%  %s%s%s\n",
+                bytes ? fmt_bytes(a, sizeof a, r->flat) : fmt_count(a, sizeof a, (uint64_t)r->flat),
+                r->flat * pct, sum * pct,
+                bytes ? fmt_bytes(b, sizeof b, r->cum) : fmt_count(b, sizeof b, (uint64_t)r->cum),
+                r->cum * pct, r->function, r->file ? "  " : "", r->file ? r->file : "");
         }
     }
     free(rows);

@@ -45,16 +45,17 @@ typedef struct metric {
 } metric;
 
 typedef struct profile {
-    const char *source; /* "heapprof pprof", "pprof", "heapprof DHAT", "DHAT" */
+    const char *source; /* "heapprof pprof", "pprof", "heapprof DHAT", "DHAT", "jemalloc heap
+                         * profile", ... */
     const char *path;
     metric metrics[MODEL_MAX_METRICS];
     size_t nmetrics;
     sample *samples;
     size_t nsamples, cap;
-    int64_t period;       /* sampling rate (pprof period), 0 unknown */
-    int64_t time_nanos;   /* when written, 0 unknown */
+    int64_t period;     /* sampling rate (pprof period), 0 unknown */
+    int64_t time_nanos; /* when written, 0 unknown */
     int64_t duration_nanos;
-    const char *command;  /* DHAT cmd, or NULL */
+    const char *command; /* DHAT cmd, or NULL */
     const char *comment;
 } profile;
 

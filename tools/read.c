@@ -1,7 +1,10 @@
 /* profile_read: loads a file, undoes gzip or zstd, and picks the reader by
- * content (JSON is DHAT, anything else is tried as pprof). */
+ * content (JSON is DHAT, "heap profile:" or "heap_v2/" text is a legacy
+ * heap profile of gperftools, Go or jemalloc, anything else is tried as
+ * pprof). */
 #define _GNU_SOURCE
 #include "read.h"
+#include "legacy_symbols.h"
 #include "progress.h"
 
 #include <errno.h>
@@ -76,8 +79,8 @@ static uint8_t *gunzip(const uint8_t *in, size_t len, size_t *out_len) {
 
 static uint8_t *unzstd(const uint8_t *in, size_t len, size_t *out_len) {
     unsigned long long size = ZSTD_getFrameContentSize(in, len);
-    size_t cap = size != ZSTD_CONTENTSIZE_UNKNOWN && size != ZSTD_CONTENTSIZE_ERROR ? (size_t)size
-                                                                                    : len * 8;
+    size_t cap =
+        size != ZSTD_CONTENTSIZE_UNKNOWN && size != ZSTD_CONTENTSIZE_ERROR ? (size_t)size : len * 8;
     for (int tries = 0; tries < 6; tries++, cap *= 4) {
         uint8_t *out = malloc(cap + 1);
         if (!out) return NULL;
@@ -106,7 +109,8 @@ profile *profile_read(const char *path) {
         }
         data = plain;
         len = n;
-    } else if (len >= 4 && data[0] == 0x28 && data[1] == 0xb5 && data[2] == 0x2f && data[3] == 0xfd) {
+    } else if (len >= 4 && data[0] == 0x28 && data[1] == 0xb5 && data[2] == 0x2f &&
+               data[3] == 0xfd) {
         size_t n;
         uint8_t *plain = unzstd(data, len, &n);
         free(data);
@@ -118,18 +122,21 @@ profile *profile_read(const char *path) {
         len = n;
     }
     size_t i = 0;
-    while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t' || data[i] == '\r')) i++;
+    while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t' || data[i] == '\r'))
+        i++;
     profile *p;
     if (len == 0) {
         fprintf(stderr, "heapprof: %s: empty file\n", path);
         p = NULL;
-    } else if (i < len && data[i] == '{') {
+    } else if (i < len && (data[i] == '{' || legacy_heap_detect((const char *)data + i, len - i))) {
         uint8_t *text = realloc(data, len + 1);
         if (text) {
             data = text;
             data[len] = 0;
         }
-        p = text ? read_dhat((const char *)data, path) : NULL;
+        p = !text            ? NULL
+            : data[i] == '{' ? read_dhat((const char *)data, path)
+                             : read_legacy_heap((char *)data + i, path);
     } else {
         p = read_pprof(data, len, path);
     }
