@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "counters.h"
+#include "big_cache.h"
 #include "memory_bound.h"
 #include "mi_layout.h"
 
@@ -16,7 +17,6 @@
 
 #include "sampler_hooks.h"
 #include "usable_size.h"
-
 
 __thread hp_thread hp_self __attribute__((tls_model("initial-exec")));
 
@@ -34,9 +34,8 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static void atomic_max(_Atomic int64_t *slot, int64_t v) {
     int64_t cur = atomic_load_explicit(slot, memory_order_relaxed);
-    while (v > cur &&
-           !atomic_compare_exchange_weak_explicit(slot, &cur, v, memory_order_relaxed,
-                                                  memory_order_relaxed)) {
+    while (v > cur && !atomic_compare_exchange_weak_explicit(slot, &cur, v, memory_order_relaxed,
+                                                             memory_order_relaxed)) {
     }
 }
 
@@ -73,7 +72,8 @@ void hp_arm(hp_thread *t) {
 void hp_flush(hp_thread *t) {
     /* Take the deltas out of the thread first: a reader adding up registered
      * threads may then briefly miss them, but never counts them twice. */
-    int64_t live = t->live, live_max = t->live_max, objs = t->live_objs, objs_max = t->live_objs_max;
+    int64_t live = t->live, live_max = t->live_max, objs = t->live_objs,
+            objs_max = t->live_objs_max;
     uint64_t alloc_bytes = t->alloc_bytes, alloc_objs = t->alloc_objs;
     __atomic_store_n(&t->live, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&t->live_objs, 0, __ATOMIC_RELAXED);
@@ -105,8 +105,10 @@ static void registry_add(hp_thread *t) {
 }
 
 static void registry_remove_locked(hp_thread *t) {
-    if (t->prev) t->prev->next = t->next;
-    else registry = t->next;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        registry = t->next;
     if (t->next) t->next->prev = t->prev;
     t->next = t->prev = NULL;
 }
@@ -131,8 +133,14 @@ static void on_thread_exit(void *arg) {
     hp_arm(t);
 }
 
-static void fork_prepare(void) { pthread_mutex_lock(&registry_lock); }
-static void fork_parent(void) { pthread_mutex_unlock(&registry_lock); }
+static void fork_prepare(void) {
+    pthread_mutex_lock(&registry_lock);
+    hp_big_fork_prepare();
+}
+static void fork_parent(void) {
+    hp_big_fork_parent();
+    pthread_mutex_unlock(&registry_lock);
+}
 
 /* The other threads do not exist in the child, but the memory they counted
  * does: fold their pending deltas (their TLS is still mapped here) and drop
@@ -145,6 +153,7 @@ static void fork_child(void) {
         hp_flush(t);
         registry_remove_locked(t);
     }
+    hp_big_fork_child();
     pthread_mutex_init(&registry_lock, NULL);
 }
 
@@ -156,7 +165,9 @@ static void init_once_body(void) {
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
-void hp_alloc_init(void) { pthread_once(&init_once, init_once_body); }
+void hp_alloc_init(void) {
+    pthread_once(&init_once, init_once_body);
+}
 
 /* Called from a thread's first slow path. */
 void hp_register_thread(hp_thread *t) {
@@ -168,7 +179,9 @@ void hp_register_thread(hp_thread *t) {
     pthread_setspecific(exit_key, t);
 }
 
-void hp_thread_stop_sampling(void) { hp_self.no_sample = 1; }
+void hp_thread_stop_sampling(void) {
+    hp_self.no_sample = 1;
+}
 
 void hp_internal_enter(void) {
     hp_thread *t = &hp_self;
@@ -188,7 +201,9 @@ void hp_profiler_bytes_add(int64_t delta) {
     atomic_fetch_add_explicit(&g.profiler_bytes, delta, memory_order_relaxed);
 }
 
-static int64_t peek(const int64_t *field) { return __atomic_load_n(field, __ATOMIC_RELAXED); }
+static int64_t peek(const int64_t *field) {
+    return __atomic_load_n(field, __ATOMIC_RELAXED);
+}
 
 void hp_counters_each_pending(void (*fn)(uint32_t tag, uint64_t bytes, uint64_t objects, void *arg),
                               void *arg) {

@@ -41,6 +41,8 @@ void *hp_alloc_slow(hp_thread *t, size_t n, size_t alignment, int zero) HP_HIDDE
 void *hp_realloc_slow(hp_thread *t, void *p, size_t n) HP_HIDDEN;
 void hp_free_sampled(hp_thread *t, void *p) HP_HIDDEN;
 void hp_free_slow(hp_thread *t) HP_HIDDEN;
+/* free of an unsampled block whose size the fast path does not read. */
+void hp_free_other(hp_thread *t, void *p) HP_HIDDEN;
 /* Sets errno to ENOMEM and returns NULL (kept out of line: errno is a call). */
 /* A small request of n bytes, counted by the fast path, failed: takes the
  * count back and sets errno. (The thread's running maximum may keep it: a

@@ -20,7 +20,9 @@
 void *hp_alloc_general(hp_thread *t, size_t n, size_t alignment, int zero) {
     if (hp_refuse_request(n)) return hp_alloc_refused();
     if (hp_alloc_is_slow(t, n)) return hp_alloc_slow(t, n, alignment, zero);
-    void *p = alignment ? hp_mi_malloc_aligned(n, alignment) : zero ? mi_zalloc(n) : mi_malloc(n);
+    void *p = alignment ? hp_mi_malloc_aligned(n, alignment)
+              : zero    ? mi_zalloc(n)
+                        : hp_mi_malloc_reusing(n);
     if (HP_UNLIKELY(p == NULL)) {
         errno = ENOMEM;
         return NULL;

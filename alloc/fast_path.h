@@ -7,11 +7,14 @@
  * (usable_size.h) and counts it before calling mimalloc, so only the request
  * is kept across the call.
  * free reads the usable size from mimalloc's page (mi_layout.h) and ends in
- * a tail call to mi_free.
+ * a tail call to mi_free; blocks the reader leaves alone (aligned, 4 MiB
+ * and up) go out of line, where big ones may be kept for reuse
+ * (big_cache.h).
  */
 #ifndef HP_ALLOC_FAST_PATH_H
 #define HP_ALLOC_FAST_PATH_H
 
+#include "big_cache.h"
 #include "counters.h"
 #include "mi_aligned.h"
 #include "mi_layout.h"
@@ -35,7 +38,7 @@ static inline void *hp_allocate(size_t n) {
     /* Counted before the call so that nothing but n lives across it; a
      * failure takes the count back. */
     hp_count_alloc(t, usable);
-    void *p = mi_malloc(n);
+    void *p = mi_malloc(n); /* small: never one for the big-block cache */
     if (HP_UNLIKELY(p == NULL)) return hp_alloc_failed(n);
     return p;
 }
@@ -47,8 +50,14 @@ static inline void hp_release(void *p) {
         hp_free_sampled(t, p);
         return;
     }
-    if (hp_count_free(t, hp_usable_of_block(p))) hp_free_slow(t);
-    mi_free(p);
+    size_t usable;
+    if (HP_LIKELY(__atomic_load_n(&hp_mi_layout_ok, __ATOMIC_RELAXED)) &&
+        HP_LIKELY(hp_mi_layout_read(p, &usable))) {
+        if (hp_count_free(t, usable)) hp_free_slow(t);
+        mi_free(p);
+        return;
+    }
+    hp_free_other(t, p);
 }
 
 #endif

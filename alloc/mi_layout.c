@@ -27,12 +27,22 @@ void hp_mi_layout_init(void) {
         blocks[n++] = mi_malloc(size);
     for (int i = 0; i < 24 && n < HP_CHECK_SLOTS; i++)
         blocks[n++] = mi_malloc(24 * 1024);
-    static const size_t big[] = {200 << 10, 1 << 20, 5 << 20, 17 << 20};
+    static const size_t big[] = {200 << 10, 1 << 20, 3 << 20};
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
         blocks[n++] = mi_malloc(big[i]);
     int declined = 0;
     for (int i = 0; i < n; i++)
         ok &= agrees(blocks[i], 0, &declined);
+    /* From HP_MI_READ_BELOW on (a large block, a huge one) the reader must
+     * hand over. */
+    int first_big = n;
+    static const size_t bigger[] = {HP_MI_READ_BELOW, 5 << 20, 17 << 20};
+    for (size_t i = 0; i < sizeof bigger / sizeof bigger[0]; i++)
+        blocks[n++] = mi_malloc(bigger[i]);
+    for (int i = first_big; i < n; i++) {
+        size_t got;
+        ok &= blocks[i] == NULL || !hp_mi_layout_read(blocks[i], &got);
+    }
     int plain = n;
     /* Aligned blocks mark their page; the reader must then hand over. */
     static const size_t align[][2] = {{100, 64}, {3000, 4096}, {70000, 65536}, {40, 256}};

@@ -9,10 +9,12 @@
  * are those of Debian's mimalloc 2.0.9 (x86-64, release build), and they are
  * used only after hp_mi_layout_init() has checked them against
  * mi_usable_size() on blocks of every size class, block positions deep in
- * multi-slice pages, large and huge blocks and aligned blocks. Any other
+ * multi-slice pages and large blocks, and checked that 4 MiB and huge
+ * blocks and aligned blocks are handed over. Any other
  * mimalloc version, or one disagreeing answer, leaves the reader off and
  * every lookup goes to mi_usable_size(). Blocks whose page holds aligned
- * (interior) pointers, and huge blocks, always go to mi_usable_size().
+ * (interior) pointers, and blocks of 4 MiB or more, always go to
+ * mi_usable_size().
  *
  * The reads touch only memory mimalloc's own free() reads for the same
  * pointer (the segment header and the page descriptor).
@@ -35,13 +37,17 @@
 #define HP_MI_PAGE_HAS_ALIGNED 0x2                     /* flags bit: interior pointers */
 #define HP_MI_PAGE_BLOCK_SIZE 28                       /* mi_page_t.xblock_size (uint32) */
 #define HP_MI_HUGE_BLOCK_SIZE ((uint32_t)1 << 31)      /* xblock_size of huge pages */
+/* Blocks from here on (huge ones included) are left to the caller, which
+ * gives them to the big-block cache (big_cache.h) rather than mimalloc. */
+#define HP_MI_READ_BELOW ((uint32_t)4 << 20)
 
 /* Nonzero once the layout is verified. */
 extern uintptr_t hp_mi_layout_ok HP_HIDDEN;
 
 /* Stores in *usable the block size mimalloc's page descriptor records for
  * p and returns 1; returns 0 when the page holds aligned (interior) pointers
- * or a huge block, whose usable size takes mimalloc's own arithmetic.
+ * (whose usable size takes mimalloc's own arithmetic) or a block of
+ * HP_MI_READ_BELOW or more (huge blocks among them).
  * Unguarded: the self-test calls it before the layout is known right. */
 static inline int hp_mi_layout_read(const void *p, size_t *usable) {
     /* One byte back: a block never starts its own segment, and this is how
@@ -51,8 +57,7 @@ static inline int hp_mi_layout_read(const void *p, size_t *usable) {
                            (((uintptr_t)p - segment) >> HP_MI_SLICE_SHIFT) * HP_MI_SLICE_BYTES;
     const uint8_t *page = slice - *(const uint32_t *)(slice + HP_MI_PAGE_SLICE_OFFSET);
     uint32_t block = *(const uint32_t *)(page + HP_MI_PAGE_BLOCK_SIZE);
-    if (HP_UNLIKELY((page[HP_MI_PAGE_FLAGS] & HP_MI_PAGE_HAS_ALIGNED) ||
-                    block >= HP_MI_HUGE_BLOCK_SIZE))
+    if (HP_UNLIKELY((page[HP_MI_PAGE_FLAGS] & HP_MI_PAGE_HAS_ALIGNED) || block >= HP_MI_READ_BELOW))
         return 0;
     *usable = block;
     return 1;

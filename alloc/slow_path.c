@@ -10,6 +10,7 @@
  * before).
  */
 #define _GNU_SOURCE
+#include "big_cache.h"
 #include "counters.h"
 #include "mi_aligned.h"
 #include "memory_bound.h"
@@ -86,7 +87,9 @@ static void count_free(hp_thread *t, size_t usable) {
 void *hp_alloc_slow(hp_thread *t, size_t n, size_t alignment, int zero) {
     if (hp_refuse_request(n)) return hp_alloc_refused();
     int sample = enter_and_decide(t, n);
-    void *p = alignment ? hp_mi_malloc_aligned(n, alignment) : zero ? mi_zalloc(n) : mi_malloc(n);
+    void *p = alignment ? hp_mi_malloc_aligned(n, alignment)
+              : zero    ? mi_zalloc(n)
+                        : hp_mi_malloc_reusing(n);
     if (p) allocated(t, p, n, sample);
     leave(t);
     if (!p) errno = ENOMEM;
@@ -96,10 +99,18 @@ void *hp_alloc_slow(hp_thread *t, size_t n, size_t alignment, int zero) {
 void hp_free_sampled(hp_thread *t, void *p) {
     t->busy++;
     if (t->mode == HP_THREAD_NEW) hp_register_thread(t);
-    /* Forget it before mimalloc can hand the address out again. */
-    count_free(t, forget(t, p, hp_usable_of_block(p)));
-    mi_free(p);
+    /* Forget it before mimalloc, or the big-block cache, can hand the
+     * address out again. */
+    size_t usable = forget(t, p, hp_usable_of_block(p));
+    count_free(t, usable);
+    if (!usable || !hp_big_keep(p, usable)) mi_free(p);
     leave(t);
+}
+
+void hp_free_other(hp_thread *t, void *p) {
+    size_t usable = mi_usable_size(p);
+    if (hp_count_free(t, usable)) hp_free_slow(t);
+    if (!hp_big_keep(p, usable)) mi_free(p);
 }
 
 void hp_free_slow(hp_thread *t) {
