@@ -92,6 +92,18 @@ int hp_big_keep(void *p, size_t usable) {
     return 1;
 }
 
+size_t hp_big_release_all(void) {
+    void *out[SLOTS];
+    int n = 0;
+    pthread_mutex_lock(&lock);
+    size_t released = bytes;
+    for (int i = 0; i < SLOTS; i++)
+        if (slot[i].p) out[n++] = drop(i);
+    pthread_mutex_unlock(&lock);
+    release(out, n);
+    return released;
+}
+
 size_t hp_big_cached_bytes(void) {
     return __atomic_load_n(&bytes, __ATOMIC_RELAXED);
 }

@@ -53,6 +53,9 @@ void hp_big_fork_prepare(void) HP_HIDDEN;
 void hp_big_fork_parent(void) HP_HIDDEN;
 void hp_big_fork_child(void) HP_HIDDEN;
 
+/* Releases every kept block to mimalloc (malloc_trim); returns the bytes. */
+size_t hp_big_release_all(void) HP_HIDDEN;
+
 /* Bytes kept now. */
 size_t hp_big_cached_bytes(void) HP_HIDDEN;
 

@@ -227,3 +227,14 @@ HP_EXPORT size_t malloc_size(const void *p) {
 HP_EXPORT size_t malloc_good_size(size_t size) {
     return mi_good_size(size);
 }
+
+/* glibc's malloc_trim would trim glibc's own (unused) heap. Here it gives
+ * back the big blocks kept for reuse (big_cache.h) and lets mimalloc return
+ * what it holds; 1 when kept blocks were released, as glibc answers whether
+ * memory went back. */
+HP_EXPORT int malloc_trim(size_t pad) {
+    (void)pad;
+    size_t released = hp_big_release_all();
+    mi_collect(true);
+    return released > 0;
+}

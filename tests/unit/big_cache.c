@@ -7,8 +7,8 @@
  *   - the counters never include a kept block: live bytes go down at free
  *     and up again at reuse by the usable size the program sees;
  *   - calloc never gets a kept block (its memory must read as zeros);
- *   - a kept block is released after 2 s unused (at the next big call):
- *     resident memory drops;
+ *   - a kept block is released after 2 s unused (at the next big call), or
+ *     by malloc_trim: resident memory drops;
  *   - threads freeing and taking big blocks concurrently, and a forked
  *     child, see intact contents and exact counters.
  * Runs under the preloaded library at the default sampling rate, so the big
@@ -100,6 +100,18 @@ static void calloc_is_zero(void) {
     free(z);
 }
 
+static void released_by_trim(void) {
+    char *p = malloc(20 * MiB);
+    memset(p, 1, 20 * MiB);
+    free(p);
+    long kept = resident_kib();
+    CHECK(malloc_trim(0) == 1);
+    long after = resident_kib();
+    fprintf(stderr, "resident KiB: kept %ld, after malloc_trim %ld\n", kept, after);
+    CHECK(after < kept - 16 * 1024);
+    CHECK(malloc_trim(0) == 0); /* nothing kept any more */
+}
+
 static void released_when_idle(void) {
     char *p = malloc(24 * MiB);
     memset(p, 1, 24 * MiB);
@@ -178,6 +190,7 @@ int main(void) {
     released_when_idle(); /* first: with nothing else kept, nothing makes way for it */
     reuse();
     calloc_is_zero();
+    released_by_trim();
     threads();
     forked();
     return CHECK_DONE();
