@@ -59,7 +59,13 @@ int hp_output_write(const char *path, const void *data, size_t len) {
     }
     char tmp[PATH_MAX + 32];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* A new file, never one found under that name: the directory may be
+     * another user's (the default one in /tmp can be created by anyone),
+     * who could have put a symlink or a hard link to one of our files
+     * there. Whatever is there (or a crashed earlier process's file with
+     * this pid) is removed first; one planted after that makes open fail. */
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) goto fail;
     const char *p = data;
     size_t left = len;
