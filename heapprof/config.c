@@ -24,7 +24,9 @@ static void defaults(void) {
     memset(&hp_cfg, 0, sizeof hp_cfg);
     const char *tmp = getenv("TMPDIR");
     if (!tmp || tmp[0] != '/') tmp = "/tmp";
-    snprintf(hp_cfg.out, sizeof hp_cfg.out, "%s/heapprof-%u", tmp, (unsigned)getuid());
+    snprintf(hp_cfg.out_base, sizeof hp_cfg.out_base, "%s", tmp);
+    snprintf(hp_cfg.out, sizeof hp_cfg.out, "%s/heapprof-%u", tmp, (unsigned)geteuid());
+    hp_cfg.out_default = 1;
     hp_cfg.rate = DEFAULT_RATE;
     hp_cfg.formats = HP_FMT_PPROF | HP_FMT_DHAT | HP_FMT_STATS;
     strcpy(hp_cfg.tag, "main");
@@ -210,6 +212,7 @@ int hp_config_set(const char *key, const char *value, const char *origin) {
         snprintf(fallback, sizeof fallback, "the default directory");
         /* A relative directory is resolved against the working directory at dump time. */
         if (copy_string(value, hp_cfg.out, sizeof hp_cfg.out, 0)) BAD("give a directory path");
+        hp_cfg.out_default = 0;
     } else if (!strcmp(key, "rate")) {
         snprintf(fallback, sizeof fallback, "%lld", (long long)hp_cfg.rate);
         if (parse_bytes(value, &hp_cfg.rate))

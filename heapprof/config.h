@@ -21,6 +21,9 @@ enum hp_symbolize_mode { HP_SYM_FAST = 0, HP_SYM_FULL, HP_SYM_NONE };
 
 typedef struct hp_config {
     char out[PATH_MAX];
+    /* out is the default ${TMPDIR:-/tmp}/heapprof-<euid>, under out_base */
+    int out_default;
+    char out_base[PATH_MAX];
     int64_t rate;     /* mean bytes between samples; 1 = all; 0 = counters only */
     unsigned formats; /* enum hp_format bits */
     double interval;  /* seconds between periodic dumps; 0 = off */

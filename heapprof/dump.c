@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "dump.h"
+#include "fd_high.h"
 #include "zstd_load.h"
 #include "elf_names.h"
 #include "stacks.h"
@@ -20,6 +21,7 @@
 #include "tags.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -90,8 +92,12 @@ static void collect_tag_totals(hp_dump_info *d) {
 /* A program that execs keeps its pid: the new image must not overwrite the
  * files the old one wrote, so numbering resumes after the highest seq found. */
 static unsigned first_free_seq(int pid) {
-    DIR *dir = opendir(hp_cfg.out);
-    if (!dir) return 0;
+    int fd = hp_open_high(hp_cfg.out, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dir) {
+        if (fd >= 0) close(fd);
+        return 0;
+    }
     char prefix[32];
     int n = snprintf(prefix, sizeof prefix, "heapprof.%d.", pid);
     unsigned next = 0;
@@ -143,6 +149,7 @@ int hp_dump(const char *reason) {
     memset(&d, 0, sizeof d);
     d.reason = reason;
     d.pid = (int)getpid();
+    hp_output_dir_refresh();
     if (!seq_resumed) {
         next_seq = first_free_seq(d.pid);
         seq_resumed = 1;

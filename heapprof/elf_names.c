@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "elf_names.h"
+#include "fd_high.h"
 #include "internal_alloc.h"
 #include "symbolize_maps.h"
 
@@ -44,7 +45,7 @@ static void elf_close(elf_file *f) {
  * and their names. dev/inode: the file must be that one (0, 0: any). */
 static int elf_open(elf_file *f, const char *path, uint64_t dev, uint64_t inode) {
     memset(f, 0, sizeof *f);
-    f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    f->fd = hp_open_high(path, O_RDONLY | O_CLOEXEC, 0);
     struct stat st;
     if (f->fd < 0 || fstat(f->fd, &st) != 0) goto fail;
     if ((dev || inode) &&

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "output.h"
 #include "config.h"
+#include "fd_high.h"
 #include "log.h"
 
 #include <errno.h>
@@ -31,6 +32,22 @@ static int make_dirs(const char *dir) {
     return 0;
 }
 
+void hp_output_dir_refresh(void) {
+    if (!hp_cfg.out_default) return;
+    char dir[sizeof hp_cfg.out + 32];
+    int n = snprintf(dir, sizeof dir, "%s/heapprof-%u", hp_cfg.out_base, (unsigned)geteuid());
+    if (n > 0 && (size_t)n < sizeof hp_cfg.out) memcpy(hp_cfg.out, dir, (size_t)n + 1);
+}
+
+/* The default directory sits in a directory everyone can write to (/tmp):
+ * anyone may have made it first. Only one of our own, not a symlink, that
+ * no one else can write to, is used. */
+static int default_dir_is_ours(const char *dir) {
+    struct stat st;
+    if (lstat(dir, &st) || !S_ISDIR(st.st_mode)) return 0;
+    return st.st_uid == geteuid() && !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
 /* The dump whose files are being written, so that its failures make one
  * line, not one per format. */
 static int current_pid = -1, reported_pid = -1;
@@ -54,7 +71,15 @@ int hp_output_write(const char *path, const void *data, size_t len) {
     if (make_dirs(hp_cfg.out)) {
         if (!already_reported())
             hp_info("cannot create the profile directory %s (%s); set HEAPPROF_OUT to a writable "
-                    "directory", hp_cfg.out, strerror(errno));
+                    "directory",
+                    hp_cfg.out, strerror(errno));
+        return -1;
+    }
+    if (hp_cfg.out_default && !default_dir_is_ours(hp_cfg.out)) {
+        if (!already_reported())
+            hp_info("not writing to %s: another user owns it or can write to it; set HEAPPROF_OUT "
+                    "to a directory of your own",
+                    hp_cfg.out);
         return -1;
     }
     char tmp[PATH_MAX + 32];
@@ -65,7 +90,7 @@ int hp_output_write(const char *path, const void *data, size_t len) {
      * there. Whatever is there (or a crashed earlier process's file with
      * this pid) is removed first; one planted after that makes open fail. */
     unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = hp_open_high(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) goto fail;
     const char *p = data;
     size_t left = len;
@@ -91,7 +116,7 @@ int hp_output_write(const char *path, const void *data, size_t len) {
     if (rename(tmp, path)) goto fail_unlink;
     return 0;
 
-fail_unlink: {
+fail_unlink : {
     int saved = errno;
     unlink(tmp);
     errno = saved;

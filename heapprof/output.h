@@ -9,6 +9,11 @@
 
 #define HP_HIDDEN_FN __attribute__((visibility("hidden")))
 
+/* The default directory follows the effective uid at each dump: a server
+ * that drops privileges (nginx's workers, postgres) writes to its new
+ * user's directory, which it can create, not its old one's. */
+void hp_output_dir_refresh(void) HP_HIDDEN_FN;
+
 /* Builds "<out>/heapprof.<pid>.<seq>.<ext>" into path. Returns 0 or -1. */
 int hp_output_path(char *path, size_t cap, int pid, unsigned seq, const char *ext) HP_HIDDEN_FN;
 

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "procinfo.h"
+#include "fd_high.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -7,11 +8,12 @@
 #include <unistd.h>
 
 static size_t read_small(const char *path, char *buf, size_t cap) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = hp_open_high(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) return 0;
     size_t len = 0;
     ssize_t n;
-    while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0) len += (size_t)n;
+    while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
     close(fd);
     buf[len] = 0;
     return len;
@@ -32,7 +34,8 @@ void hp_proc_rss(uint64_t *rss, uint64_t *peak_rss) {
 
 void hp_proc_cmdline(char *out, size_t cap) {
     size_t n = read_small("/proc/self/cmdline", out, cap);
-    while (n > 0 && out[n - 1] == 0) n--;
+    while (n > 0 && out[n - 1] == 0)
+        n--;
     for (size_t i = 0; i < n; i++)
         if (out[i] == 0) out[i] = ' ';
     out[n] = 0;

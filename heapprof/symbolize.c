@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "symbolize.h"
+#include "fd_high.h"
 #include "id_map.h"
 #include "../alloc/counters.h"
 #include "config.h"
@@ -282,7 +283,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
                     : snprintf(path, sizeof path, "/usr/lib/debug%.*s/%s", dirlen, file_name,
                                debuglink);
         if (n <= 0 || (size_t)n >= sizeof path) continue;
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        fd = hp_open_high(path, O_RDONLY | O_CLOEXEC, 0); /* libdw keeps it */
         if (fd < 0) continue;
         struct stat st;
         if (fstat(fd, &st) == 0 && !(st.st_ino == main_st.st_ino && st.st_dev == main_st.st_dev) &&
@@ -299,6 +300,30 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
     return -1;
 }
 
+/* libdw keeps the module files it opens: moved out of the program's way
+ * like ours (fd_high.h). */
+static int find_elf_high(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+                         char **file_name, Elf **elfp) {
+    int fd = dw->dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+    if (fd < 0 || !*file_name) return fd;
+    int hi = hp_fd_high(fd, *file_name);
+    return hi >= 0 ? hi : -1;
+}
+
+/* The module list, from /proc/self/maps read through a descriptor of ours
+ * (libdw's own dwfl_linux_proc_report opens it on the lowest free number). */
+static int report_modules(Dwfl *d) {
+    int fd = hp_open_high("/proc/self/maps", O_RDONLY, 0);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        if (fd >= 0) close(fd);
+        return dw->dwfl_linux_proc_report(d, getpid());
+    }
+    int rc = dw->dwfl_linux_proc_maps_report(d, f);
+    fclose(f);
+    return rc;
+}
+
 static Dwfl_Callbacks callbacks;
 static char *debuginfo_path; /* NULL: libdw's default, ":.debug:/usr/lib/debug" */
 
@@ -306,14 +331,13 @@ static Dwfl *session(void) {
     if (dwfl || dwfl_failed) return dwfl;
     dwfl_failed = 1;
     if (!dw) return NULL;
-    callbacks.find_elf = dw->dwfl_linux_proc_find_elf;
+    callbacks.find_elf = find_elf_high;
     callbacks.find_debuginfo = find_debuginfo;
     callbacks.debuginfo_path = &debuginfo_path;
     dwfl = dw->dwfl_begin(&callbacks);
     if (dwfl) {
         dw->dwfl_report_begin(dwfl);
-        if (dw->dwfl_linux_proc_report(dwfl, getpid()) != 0 ||
-            dw->dwfl_report_end(dwfl, NULL, NULL)) {
+        if (report_modules(dwfl) != 0 || dw->dwfl_report_end(dwfl, NULL, NULL)) {
             dw->dwfl_end(dwfl);
             dwfl = NULL;
         }

@@ -26,6 +26,7 @@
     X(dwfl_report_begin)                                                                           \
     X(dwfl_report_end)                                                                             \
     X(dwfl_linux_proc_report)                                                                      \
+    X(dwfl_linux_proc_maps_report)                                                                 \
     X(dwfl_linux_proc_find_elf)                                                                    \
     X(dwfl_build_id_find_debuginfo)                                                                \
     X(dwfl_standard_find_debuginfo)                                                                \

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "symbolize_maps.h"
+#include "fd_high.h"
 #include "internal_alloc.h"
 
 #include <fcntl.h>
@@ -14,7 +15,7 @@ static hp_maps_module *modules; /* sorted by start: the file keeps address order
 static size_t count, cap;
 
 static char *read_maps(void) {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    int fd = hp_open_high("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) return NULL;
     size_t len = 0, size = 64 * 1024;
     char *buf = hp_malloc(size);
