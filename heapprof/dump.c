@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,10 +90,10 @@ static void collect_tag_totals(hp_dump_info *d) {
     hp_counters_each_pending(add_pending, d);
 }
 
-/* A program that execs keeps its pid: the new image must not overwrite the
- * files the old one wrote, so numbering resumes after the highest seq found. */
-static unsigned first_free_seq(int pid) {
-    int fd = hp_open_high(hp_cfg.out, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+/* The highest seq among this pid's files, plus one, by reading the whole
+ * directory. */
+static unsigned scan_for_seq(int dirfd, int pid) {
+    int fd = dup(dirfd);
     DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
     if (!dir) {
         if (fd >= 0) close(fd);
@@ -108,6 +109,54 @@ static unsigned first_free_seq(int pid) {
         if (end != e->d_name + n && *end == '.' && seq + 1 > next) next = (unsigned)seq + 1;
     }
     closedir(dir);
+    return next;
+}
+
+/* Whether dump `seq` of pid left a file (in any format). */
+static int seq_used(int dirfd, int pid, unsigned seq) {
+    static const char *const exts[] = {"stats.json", "pb.gz", "dhat.json", "dhat.json.zst", "prom"};
+    char name[64];
+    struct stat st;
+    for (size_t i = 0; i < sizeof exts / sizeof *exts; i++) {
+        snprintf(name, sizeof name, "heapprof.%d.%u.%s", pid, seq, exts[i]);
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) return 1;
+    }
+    return 0;
+}
+
+/* A program that execs keeps its pid: the new image must not overwrite the
+ * files the old one wrote, so numbering resumes after the highest seq found.
+ * Asked by name, not by reading the directory: the default one collects
+ * every process's files, and reading thousands of names at every process's
+ * exit made short-lived processes slower the longer the directory grew.
+ * Dumps are numbered without gaps, so the first unused seq is found by
+ * doubling and halving; should a few after it be used (a dump that wrote
+ * nothing), the directory is read after all. */
+static unsigned first_free_seq(int pid) {
+    int dirfd = hp_open_high(hp_cfg.out, O_RDONLY | O_DIRECTORY, 0);
+    if (dirfd < 0) return 0;
+    unsigned next = 0;
+    if (seq_used(dirfd, pid, 0)) {
+        unsigned used = 0, unused = 1;
+        while (unused < (1u << 24) && seq_used(dirfd, pid, unused)) {
+            used = unused;
+            unused *= 2;
+        }
+        while (unused - used > 1) {
+            unsigned mid = used + (unused - used) / 2;
+            if (seq_used(dirfd, pid, mid))
+                used = mid;
+            else
+                unused = mid;
+        }
+        next = unused;
+        for (unsigned k = 1; k <= 4; k++)
+            if (seq_used(dirfd, pid, next + k)) {
+                next = scan_for_seq(dirfd, pid);
+                break;
+            }
+    }
+    close(dirfd);
     return next;
 }
 

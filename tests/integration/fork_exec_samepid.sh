@@ -39,4 +39,38 @@ final = os.readlink(os.path.join(out, "heapprof.%d.final.stats.json" % pid))
 if docs.get(final, {}).get("reason") != "exit":
     sys.exit("FAIL: final link -> %s, not the exit dump" % final)
 PY
+# Numbering resumes by asking for names, not by reading the directory: an
+# image that dumped five times (seq 0-4) execs, and the new one goes on at 5;
+# with a file at seq 6 and none at 5 (a dump that wrote nothing), it goes
+# on after the highest, at 7.
+for gap in 0 1; do
+    out=$HP_TMP/prof-many-$gap
+    HEAPPROF_OUT=$out HEAPPROF_FORMAT=stats LD_PRELOAD=$HP_LIB "$PY" - "$out" "$gap" <<'PY' || hp_fail "the exec chain failed"
+import ctypes, os, sys
+out, gap = sys.argv[1], sys.argv[2]
+lib = ctypes.CDLL(None)
+lib.heapprof_dump.argtypes = [ctypes.c_char_p]
+for i in range(5):
+    assert lib.heapprof_dump(b"first-image") == 0
+if gap == "1":
+    open(os.path.join(out, "heapprof.%d.6.prom" % os.getpid()), "w").close()
+os.execv(sys.executable, [sys.executable, "-c",
+         "import ctypes; l = ctypes.CDLL(None); l.heapprof_dump.argtypes = [ctypes.c_char_p]; "
+         "assert l.heapprof_dump(b'second-image') == 0"])
+PY
+    "$PY" - "$out" "$gap" <<'PY' || hp_fail "numbering after exec (gap $gap), see above"
+import json, os, sys
+out, gap = sys.argv[1], sys.argv[2] == "1"
+got = {}
+for n in os.listdir(out):
+    if n.endswith(".stats.json") and ".final." not in n:
+        d = json.load(open(os.path.join(out, n)))
+        got[d["seq"]] = d["reason"]
+print("--- gap %d: %s" % (gap, sorted(got.items())), file=sys.stderr)
+want = {i: "first-image" for i in range(5)}
+first = 7 if gap else 5
+want.update({first: "second-image", first + 1: "exit"})
+assert got == want, (got, want)
+PY
+done
 echo "fork_exec_samepid: ok"
