@@ -9,6 +9,12 @@
 #define SLOTS 8
 #define CACHE_BYTES ((size_t)64 << 20)
 #define IDLE_NS ((uint64_t)2000000000) /* released after 2 s unused */
+/* Blocks are kept only once the program has shown the pattern: its first
+ * big requests' blocks go straight back (as glibc returns its first mmapped
+ * chunks), so a program that frees one big buffer early and never makes
+ * another does not keep it. */
+#define KEEP_AFTER 4
+#define IDLE_CHECK_NS ((uint64_t)500000000)
 
 typedef struct kept {
     void *p; /* NULL: free slot */
@@ -17,6 +23,8 @@ typedef struct kept {
 } kept;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t big_requests;    /* requests the cache could have served */
+static uint64_t last_idle_check; /* ns */
 static kept slot[SLOTS];
 static size_t bytes;
 
@@ -49,8 +57,10 @@ static void release(void **blocks, int n) {
 }
 
 void *hp_big_take(size_t n) {
-    if (n < HP_BIG_MIN / 4 * 3 || n > HP_BIG_MAX || !__atomic_load_n(&bytes, __ATOMIC_RELAXED))
-        return NULL;
+    if (n < HP_BIG_MIN / 4 * 3 || n > HP_BIG_MAX) return NULL;
+    if (__atomic_load_n(&big_requests, __ATOMIC_RELAXED) < KEEP_AFTER)
+        __atomic_add_fetch(&big_requests, 1, __ATOMIC_RELAXED);
+    if (!__atomic_load_n(&bytes, __ATOMIC_RELAXED)) return NULL;
     void *stale[SLOTS], *p = NULL;
     pthread_mutex_lock(&lock);
     int best = -1;
@@ -66,7 +76,9 @@ void *hp_big_take(size_t n) {
 }
 
 int hp_big_keep(void *p, size_t usable) {
-    if (usable < HP_BIG_MIN || usable > HP_BIG_MAX) return 0;
+    if (usable < HP_BIG_MIN || usable > HP_BIG_MAX ||
+        __atomic_load_n(&big_requests, __ATOMIC_RELAXED) < KEEP_AFTER)
+        return 0;
     void *out[SLOTS + 1];
     uint64_t now = now_ns();
     pthread_mutex_lock(&lock);
@@ -90,6 +102,18 @@ int hp_big_keep(void *p, size_t usable) {
     pthread_mutex_unlock(&lock);
     release(out, n);
     return 1;
+}
+
+void hp_big_idle_check(void) {
+    if (!__atomic_load_n(&bytes, __ATOMIC_RELAXED)) return;
+    uint64_t now = now_ns();
+    if (now - __atomic_load_n(&last_idle_check, __ATOMIC_RELAXED) < IDLE_CHECK_NS) return;
+    __atomic_store_n(&last_idle_check, now, __ATOMIC_RELAXED);
+    void *stale[SLOTS];
+    pthread_mutex_lock(&lock);
+    int n = expire(now, stale);
+    pthread_mutex_unlock(&lock);
+    release(stale, n);
 }
 
 size_t hp_big_release_all(void) {

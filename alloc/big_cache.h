@@ -12,11 +12,12 @@
  * them. This cache does the same on a small scale: at most 64 MiB in at most
  * 8 blocks, each reused for a request between 3/4 of its size and its size
  * (the smallest that fits), and released to mimalloc after 2 s unused
- * (checked at the next big allocation or free), so an idle program does not
- * keep them. On `large` at scale 0.2 (bench/RESULTS.md, session 4): page
- * faults 537 k -> 283 k (glibc 216 k), CPU time about glibc's, peak RSS
- * 401 -> 463-477 MiB (glibc 434; reuse for half the size: 505 MiB; a 128 MiB
- * cache: 498 MiB).
+ * (checked at big allocations and frees, and at the allocation slow path's
+ * batch flushes), so a program that stops making big calls does not keep
+ * them. Blocks are kept only after the program's first 4 big requests. On `large` at scale 0.2
+ * (bench/RESULTS.md, session 4): page faults 537 k -> 283 k (glibc 216 k), CPU time about glibc's,
+ * peak RSS 401 -> 463-477 MiB (glibc 434; reuse for half the size: 505 MiB; a 128 MiB cache: 498
+ * MiB).
  *
  * A kept block is an ordinary mimalloc block throughout: handing it out
  * again changes no address-space limit or accounting a program can see
@@ -52,6 +53,12 @@ static inline void *hp_mi_malloc_reusing(size_t n) {
 void hp_big_fork_prepare(void) HP_HIDDEN;
 void hp_big_fork_parent(void) HP_HIDDEN;
 void hp_big_fork_child(void) HP_HIDDEN;
+
+/* Releases blocks kept for too long; cheap when none is kept. Called from
+ * the allocation slow path at each batch flush (every 256 KiB a thread
+ * allocates or frees), so blocks do not outlive their 2 s in a program
+ * that makes no more big calls. */
+void hp_big_idle_check(void) HP_HIDDEN;
 
 /* Releases every kept block to mimalloc (malloc_trim); returns the bytes. */
 size_t hp_big_release_all(void) HP_HIDDEN;

@@ -50,8 +50,10 @@ static void leave(hp_thread *t) {
      * back here: flush full batches only, as the fast path does. */
     if (t->sample_left || t->busy || t->internal || t->mode != HP_THREAD_ACTIVE ||
         t->alloc_bytes >= (uint64_t)HP_FLUSH_BYTES || t->live >= HP_FLUSH_BYTES ||
-        t->live <= -HP_FLUSH_BYTES)
+        t->live <= -HP_FLUSH_BYTES) {
         hp_flush(t);
+        hp_big_idle_check();
+    }
     hp_arm(t);
 }
 
