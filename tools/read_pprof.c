@@ -46,16 +46,21 @@ typedef struct reader {
     function_info *fn_info; /* by dense function index */
     location_info *loc_info; /* by dense location index */
     const char **mapping_files;
+    uint32_t nfunction_ids, nlocation_ids, nmapping_ids; /* defined ones */
 } reader;
 
 static const char *str_at(reader *r, uint64_t i) {
     return i < r->strings.n ? r->str[i] : NULL;
 }
 
-static uint32_t lookup(hp_id_map *m, uint64_t id) {
+/* The dense index of an id the profile defined, 0 for any other. The map
+ * numbers ids 1..n in the order it first sees them, and looking up an id
+ * never defined adds it past the `defined` ones (whose tables hold only
+ * those): such an index must not be used. */
+static uint32_t lookup(hp_id_map *m, uint32_t defined, uint64_t id) {
     int added;
     uint32_t idx = hp_id_map_get(m, id, &added);
-    return added ? 0 : idx; /* an id never defined maps to nothing */
+    return idx <= defined ? idx : 0;
 }
 
 static void value_type(reader *r, slice s, const char **type, const char **unit) {
@@ -103,6 +108,7 @@ static int decode_tables(reader *r) {
         uint32_t idx = hp_id_map_get(&r->mapping_ids, id, &added);
         if (idx && added) r->mapping_files[idx] = file;
     }
+    r->nmapping_ids = r->mapping_ids.n;
     for (size_t i = 0; i < r->functions.n; i++) {
         pb_reader pr = {r->functions.v[i].data, r->functions.v[i].data + r->functions.v[i].len, 0};
         pb_field f;
@@ -120,6 +126,7 @@ static int decode_tables(reader *r) {
         uint32_t idx = hp_id_map_get(&r->function_ids, id, &added);
         if (idx && added) r->fn_info[idx] = fi;
     }
+    r->nfunction_ids = r->function_ids.n;
     for (size_t i = 0; i < r->locations.n; i++) {
         pb_reader pr = {r->locations.v[i].data, r->locations.v[i].data + r->locations.v[i].len, 0};
         pb_field f;
@@ -144,13 +151,13 @@ static int decode_tables(reader *r) {
                     if (!t) return -1;
                     li.frames = t;
                 }
-                uint32_t fidx = lookup(&r->function_ids, fid);
+                uint32_t fidx = lookup(&r->function_ids, r->nfunction_ids, fid);
                 function_info fi = fidx ? r->fn_info[fidx] : (function_info){"??", NULL};
                 li.frames[li.n++] = (frame){model_str(fi.name), model_str(fi.file), (int)line,
                                             NULL, address};
             }
         }
-        uint32_t midx = mapping ? lookup(&r->mapping_ids, mapping) : 0;
+        uint32_t midx = mapping ? lookup(&r->mapping_ids, r->nmapping_ids, mapping) : 0;
         const char *module = midx ? model_str(r->mapping_files[midx]) : NULL;
         if (li.n == 0) { /* unsymbolized: the address is all there is */
             char name[32];
@@ -166,6 +173,7 @@ static int decode_tables(reader *r) {
         if (idx && added) r->loc_info[idx] = li;
         else free(li.frames);
     }
+    r->nlocation_ids = r->location_ids.n;
     return 0;
 }
 
@@ -205,12 +213,12 @@ static int decode_sample(reader *r, profile *p, slice s) {
         out->values[i] = (double)(int64_t)values.v[i];
     size_t nframes = 0;
     for (size_t i = 0; i < locs.n; i++) {
-        uint32_t idx = lookup(&r->location_ids, locs.v[i]);
+        uint32_t idx = lookup(&r->location_ids, r->nlocation_ids, locs.v[i]);
         nframes += idx ? r->loc_info[idx].n : 0;
     }
     out->frames = nframes ? malloc(nframes * sizeof *out->frames) : NULL;
     for (size_t i = 0; out->frames && i < locs.n; i++) {
-        uint32_t idx = lookup(&r->location_ids, locs.v[i]);
+        uint32_t idx = lookup(&r->location_ids, r->nlocation_ids, locs.v[i]);
         if (!idx) continue;
         memcpy(out->frames + out->nframes, r->loc_info[idx].frames,
                r->loc_info[idx].n * sizeof *out->frames);
