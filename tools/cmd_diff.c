@@ -120,7 +120,7 @@ int cmd_diff(int argc, char **argv) {
         cli_error("diff: out of memory");
         return 2;
     }
-    qsort(t.v, t.n, sizeof *t.v, by_growth);
+    if (t.n) qsort(t.v, t.n, sizeof *t.v, by_growth); /* t.v: NULL if no sites */
     double total[2] = {0, 0};
     for (size_t i = 0; i < t.n; i++) {
         total[0] += t.v[i].values[0];

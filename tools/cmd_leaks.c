@@ -127,7 +127,7 @@ int cmd_leaks(int argc, char **argv) {
     p->nsamples = kept;
     site_table t = {0};
     sites_add(&t, p, &o, 0, m, mo);
-    qsort(t.v, t.n, sizeof *t.v, by_bytes);
+    if (t.n) qsort(t.v, t.n, sizeof *t.v, by_bytes); /* t.v: NULL if no sites */
     double total = 0;
     size_t over = 0;
     for (size_t i = 0; i < t.n; i++)

@@ -106,7 +106,8 @@ int cmd_top(int argc, char **argv) {
             r->last_sample = i;
         }
     }
-    qsort(rows, nrows, sizeof *rows, sort_cum ? by_cum : by_flat);
+    if (nrows)
+        qsort(rows, nrows, sizeof *rows, sort_cum ? by_cum : by_flat); /* rows: NULL if none */
     size_t shown = o.nodes && (size_t)o.nodes < nrows ? (size_t)o.nodes : nrows;
     const metric *mt = &p->metrics[m];
     int bytes = !strcmp(mt->unit, "bytes");

@@ -63,7 +63,7 @@ static int load_bias(const char *path, uint64_t start, uint64_t offset, uint64_t
 }
 
 void legacy_maps_open(legacy_maps *m) {
-    qsort(m->v, m->n, sizeof *m->v, by_start);
+    if (m->n) qsort(m->v, m->n, sizeof *m->v, by_start); /* v is NULL when none */
     static char *debuginfo_path;
     static const Dwfl_Callbacks callbacks = {
         .find_elf = dwfl_build_id_find_elf,

@@ -185,7 +185,7 @@ int push_files_collect(char **args, int nargs, push_file **out, int *skipped) {
         else
             free(l.v[i].real);
     l.n = n;
-    qsort(l.v, (size_t)l.n, sizeof *l.v, by_process_seq_rank);
+    if (l.n) qsort(l.v, (size_t)l.n, sizeof *l.v, by_process_seq_rank);
     /* one format per dump: the first after sorting is the preferred one */
     push_file *files = calloc((size_t)l.n + 1, sizeof *files);
     if (!files) goto fail;
