@@ -185,6 +185,11 @@ static double parse_text(char *text, parse *ps, const char **error, const char *
             }
             const char *slash = strchr(at, '/');
             double period = slash ? strtod(slash + 1, NULL) : 0;
+            if (!(period >= 0 && period <= 0x1p62)) { /* also NaN */
+                *error = "damaged heap profile header (the sampling period after '/' is not a "
+                         "byte count)";
+                return -1;
+            }
             *source = "text heap profile";
             if (!strncmp(at, "heapprofile", 11)) {
                 rate = 0;
