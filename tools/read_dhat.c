@@ -81,6 +81,9 @@ profile *read_dhat(const char *text, const char *path) {
     else if (!cJSON_IsNumber(version) || version->valueint != 2)
         error = "not a DHAT file (dhatFileVersion 2 expected)";
     else if (!cJSON_IsArray(pps) || !cJSON_IsArray(ftbl)) error = "DHAT file without pps/ftbl";
+    double rate = num(doc, "sampleRate"); /* heapprof's: bytes between samples */
+    if (!error && !(rate >= 0 && rate <= 0x1p62))
+        error = "damaged DHAT file (its sampleRate is not a byte count)";
     if (error) {
         fprintf(stderr, "heapprof: %s: %s\n", path, error);
         cJSON_Delete(doc);
@@ -94,7 +97,7 @@ profile *read_dhat(const char *text, const char *path) {
     p->source = cJSON_IsString(mode) && !strncmp(mode->valuestring, "heapprof", 8) ? "heapprof DHAT"
                                                                                   : "DHAT";
     p->command = cJSON_IsString(cmd) ? model_str(cmd->valuestring) : NULL;
-    p->period = (int64_t)num(doc, "sampleRate");
+    p->period = (int64_t)rate;
     /* The metric order matches heapprof's pprof files where they overlap. */
     static const struct {
         const char *name, *unit, *key;
