@@ -53,6 +53,14 @@ static double num(const cJSON *o, const char *k) {
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* A count from the file, as the unsigned integer fmt_count takes: a damaged
+ * file's negative, NaN or huge number must not be converted as is
+ * (undefined behaviour). */
+static uint64_t count_of(double v) {
+    if (!(v > 0)) return 0;
+    return v < 0x1p64 ? (uint64_t)v : UINT64_MAX;
+}
+
 static int show_stats(const cJSON *doc, const char *path, int json) {
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(doc, "tags");
     if (json) {
@@ -76,7 +84,7 @@ static int show_stats(const cJSON *doc, const char *path, int json) {
         else snprintf(live, sizeof live, "%s ±%s", l, fmt_bytes(e, sizeof e, num(t, "live_bytes_stderr")));
         printf("%-28s %14s %12s %20s %12s\n", cJSON_IsString(name) ? name->valuestring : "?",
                fmt_bytes(a, sizeof a, num(t, "alloc_bytes")),
-               fmt_count(o, sizeof o, (uint64_t)num(t, "alloc_objects")), live,
+               fmt_count(o, sizeof o, count_of(num(t, "alloc_objects"))), live,
                fmt_bytes(pk, sizeof pk, num(t, "peak_bytes")));
     }
     return 0;
