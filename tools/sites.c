@@ -75,7 +75,7 @@ const char *site_describe(const site *s, size_t frames, char *buf, size_t cap) {
     buf[0] = 0;
     const sample *e = s->example;
     if (e->tag) used += (size_t)snprintf(buf, cap, "[%s] ", e->tag);
-    if (!e->nframes) snprintf(buf + used, cap - used, "[no stack]");
+    if (!e->nframes && used < cap) snprintf(buf + used, cap - used, "[no stack]");
     for (size_t f = 0; f < e->nframes && f < frames && used < cap; f++) {
         const frame *fr = &e->frames[f];
         used += (size_t)snprintf(buf + used, cap - used, "%s%s", f ? " < " : "", fr->function);
