@@ -40,7 +40,13 @@ static uint8_t *slurp(const char *path, size_t *len) {
         progress_update(&bar, n);
     }
     progress_end(&bar);
+    int err = ferror(f) ? errno : 0; /* EISDIR for a directory */
     fclose(f);
+    if (err) {
+        fprintf(stderr, "heapprof: %s: %s\n", path, strerror(err));
+        free(data);
+        return NULL;
+    }
     if (!data) fprintf(stderr, "heapprof: %s: out of memory\n", path);
     *len = n;
     return data;
