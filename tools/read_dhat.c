@@ -77,7 +77,11 @@ profile *read_dhat(const char *text, const char *path) {
     const cJSON *version = cJSON_GetObjectItemCaseSensitive(doc, "dhatFileVersion");
     const cJSON *pps = cJSON_GetObjectItemCaseSensitive(doc, "pps");
     const cJSON *ftbl = cJSON_GetObjectItemCaseSensitive(doc, "ftbl");
+    const cJSON *schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
     if (!doc) error = "not valid JSON";
+    else if (cJSON_IsString(schema) && !strncmp(schema->valuestring, "heapprof-stats/", 15))
+        error = "a heapprof stats file, not a profile: 'heapprof tags' and 'heapprof timeline' "
+                "read it; give the other commands the .pb.gz or .dhat.json written with it";
     else if (!cJSON_IsNumber(version) || version->valueint != 2)
         error = "not a DHAT file (dhatFileVersion 2 expected)";
     else if (!cJSON_IsArray(pps) || !cJSON_IsArray(ftbl)) error = "DHAT file without pps/ftbl";
