@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void legacy_maps_add_line(legacy_maps *m, const char *line) {
@@ -37,8 +38,16 @@ static int by_start(const void *a, const void *b) {
  * difference between run-time addresses and the file's own (0 for a
  * position-dependent executable). -1 if the file is no ELF object. */
 static int load_bias(const char *path, uint64_t start, uint64_t offset, uint64_t *bias) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Only regular files: the map may name a FIFO (open would wait for a
+     * writer) or a device (/dev/nvidia0, /dev/dri/...: no open at all). */
+    struct stat st;
+    if (stat(path, &st) || !S_ISREG(st.st_mode)) return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return -1;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -1;
+    }
     Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     GElf_Ehdr eh;
     size_t nph;
