@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "legacy_symbols.h"
+#include "../heapprof/id_map.h"
 
 #include <dlfcn.h>
 #include <elfutils/libdwfl.h>
@@ -83,15 +84,19 @@ void legacy_maps_open(legacy_maps *m) {
     Dwfl *dwfl = dwfl_begin(&callbacks);
     if (!dwfl) return;
     dwfl_report_begin(dwfl);
+    /* One report per file: its first mapping gives the bias. The paths are
+     * interned, so a set of pointers finds the first (in linear time: a
+     * damaged profile may list many thousand files). */
+    hp_id_map files = {0};
     for (size_t i = 0; i < m->n; i++) {
         const char *path = m->v[i].path;
-        int seen = 0; /* one report per file: its first mapping gives the bias */
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = m->v[j].path == path;
+        int first = 0;
+        if (path) hp_id_map_get(&files, (uint64_t)(uintptr_t)path, &first);
         uint64_t bias;
-        if (!path || seen || load_bias(path, m->v[i].start, m->v[i].offset, &bias)) continue;
+        if (!first || load_bias(path, m->v[i].start, m->v[i].offset, &bias)) continue;
         dwfl_report_elf(dwfl, path, path, -1, bias, false);
     }
+    hp_id_map_free(&files);
     dwfl_report_end(dwfl, NULL, NULL);
     m->dwfl = dwfl;
 }
