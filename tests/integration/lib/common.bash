@@ -223,3 +223,23 @@ hp_seed_runs() {
     done
     wait
 }
+
+# hp_asan_cli : builds the CLI with AddressSanitizer and UBSan into
+# $HP_ROOT/build/asan (make keeps it up to date; the first build takes about
+# half a minute) and prints its path; prints nothing when this compiler
+# cannot build sanitized programs, and the caller tests the normal build only.
+# Run it with HP_ASAN_ENV: leaks are not checked (the CLI frees little at
+# exit), and an impossible allocation fails as malloc's would.
+HP_ASAN_ENV=(ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1)
+hp_asan_cli() {
+    local cc="cc -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all"
+    echo 'int main(void) { return 0; }' >"$HP_TMP/asan_probe.c"
+    if ! $cc "$HP_TMP/asan_probe.c" -o "$HP_TMP/asan_probe" 2>/dev/null ||
+        ! env "${HP_ASAN_ENV[@]}" "$HP_TMP/asan_probe"; then
+        hp_note "cc cannot build with -fsanitize=address,undefined here: normal build only"
+        return 0
+    fi
+    make -s -C "$HP_ROOT" BUILD=build/asan CC="$cc" build/asan/heapprof >&2 ||
+        hp_fail "cannot build the sanitized CLI (make BUILD=build/asan CC='$cc' build/asan/heapprof)"
+    printf '%s\n' "$HP_ROOT/build/asan/heapprof"
+}
