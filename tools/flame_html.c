@@ -26,7 +26,8 @@ static void number(hp_buf *b, double v) {
     hp_buf_printf(b, "%.15g", isfinite(v) ? v : 0);
 }
 
-static void node(const ctx *c, uint32_t id) {
+/* A node's own members: NODE above up to its children. */
+static void node_head(const ctx *c, uint32_t id) {
     const flame_tree *t = c->d->tree;
     const flame_node *nd = &t->nodes[id];
     hp_buf *b = c->b;
@@ -60,15 +61,45 @@ static void node(const ctx *c, uint32_t id) {
         }
         hp_buf_append(b, "]", 1);
     }
-    int open = 0;
-    for (uint32_t k = 0; k < nd->nkids; k++) {
-        uint32_t kid = t->kids[nd->kids + k];
-        if (t->nodes[kid].value[FLAME_NEW] <= 0) continue; /* only in BASE: no width */
-        hp_buf_append(b, open ? "," : ",\"c\":[", open ? 1 : 6);
-        open = 1;
-        node(c, kid);
+}
+
+typedef struct level {
+    uint32_t id, next; /* next: the child to look at next */
+    int open;          /* its "c" list is open */
+} level;
+
+/* The tree as nested NODEs, children (those with a value) in name order,
+ * with a stack of the nodes being written instead of recursion: stacks can
+ * be hundreds of thousands of frames deep. */
+static int nodes(const ctx *c) {
+    const flame_tree *t = c->d->tree;
+    hp_buf *b = c->b;
+    level *path = malloc(t->n * sizeof *path); /* a node is on the path once */
+    if (!path) return -1;
+    size_t n = 0;
+    node_head(c, 0);
+    path[n++] = (level){0, 0, 0};
+    while (n) {
+        level *l = &path[n - 1];
+        const flame_node *nd = &t->nodes[l->id];
+        uint32_t kid = 0;
+        int found = 0;
+        while (!found && l->next < nd->nkids) {
+            kid = t->kids[nd->kids + l->next++];
+            found = t->nodes[kid].value[FLAME_NEW] > 0; /* only in BASE: no width */
+        }
+        if (!found) {
+            hp_buf_append(b, l->open ? "]}" : "}", l->open ? 2 : 1);
+            n--;
+            continue;
+        }
+        hp_buf_append(b, l->open ? "," : ",\"c\":[", l->open ? 1 : 6);
+        l->open = 1;
+        node_head(c, kid);
+        path[n++] = (level){kid, 0, 0};
     }
-    hp_buf_append(b, open ? "]}" : "}", open ? 2 : 1);
+    free(path);
+    return 0;
 }
 
 /* Groups the tree's per-tag values by node (a counting sort). */
@@ -142,7 +173,7 @@ int flame_html(hp_buf *b, const flame_doc *d) {
         html_json_string(b, d->tree->tags[i]);
     }
     hp_buf_append(b, "],\"root\":", 9);
-    node(&c, 0);
+    if (nodes(&c)) b->failed = 1;
     hp_buf_printf(b, "}</script>\n<script>\n%s</script>\n</body>\n</html>\n", html_flame_js);
     free(c.tv_of);
     free(c.order);

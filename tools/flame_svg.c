@@ -6,6 +6,7 @@
 #include "html_escape.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { ROW = 16, TOP = 66, BOTTOM = 34, SIDE = 10 };
@@ -23,15 +24,21 @@ typedef struct ctx {
     double diff_scale;
 } ctx;
 
-static uint32_t visible_depth(const ctx *c, uint32_t id) {
+/* The deepest frame drawn: one whose ancestors are all drawn and that is
+ * itself at least MIN_W wide (the root always is). Nodes come after their
+ * parents, so one pass in index order does (no recursion: stacks can be
+ * hundreds of thousands of frames deep). -1 when out of memory. */
+static long visible_depth(const ctx *c) {
     const flame_tree *t = c->d->tree;
-    uint32_t deepest = t->nodes[id].depth;
-    for (uint32_t k = 0; k < t->nodes[id].nkids; k++) {
-        uint32_t kid = t->kids[t->nodes[id].kids + k];
-        if (t->nodes[kid].value[FLAME_NEW] * c->scale < MIN_W) continue;
-        uint32_t d = visible_depth(c, kid);
-        if (d > deepest) deepest = d;
+    unsigned char *shown = malloc(t->n);
+    if (!shown) return -1;
+    uint32_t deepest = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const flame_node *nd = &t->nodes[i];
+        shown[i] = i == 0 || (shown[nd->parent] && nd->value[FLAME_NEW] * c->scale >= MIN_W);
+        if (shown[i] && nd->depth > deepest) deepest = nd->depth;
     }
+    free(shown);
     return deepest;
 }
 
@@ -90,20 +97,50 @@ static void draw_frame(ctx *c, uint32_t id, double x, double w) {
         hp_buf_append(c->b, "</text>", 7);
     }
     hp_buf_append(c->b, "</g>\n", 5);
-    /* children from the left edge, in name order; what is left is self */
-    for (uint32_t k = 0; k < nd->nkids; k++) {
-        uint32_t kid = t->kids[nd->kids + k];
-        double kw = t->nodes[kid].value[FLAME_NEW] * c->scale;
-        if (kw >= MIN_W) draw_frame(c, kid, x, kw);
-        x += kw;
+}
+
+typedef struct pending {
+    uint32_t id;
+    double x, w;
+} pending;
+
+/* Every frame wide enough, parents before children and children from the
+ * left edge in name order (what is left of a parent is its self value),
+ * with a stack of frames still to draw instead of recursion. */
+static int draw_frames(ctx *c, double x, double w) {
+    const flame_tree *t = c->d->tree;
+    pending *todo = malloc(t->n * sizeof *todo); /* each node at most once */
+    if (!todo) return -1;
+    size_t n = 0;
+    todo[n++] = (pending){0, x, w};
+    while (n) {
+        pending p = todo[--n];
+        draw_frame(c, p.id, p.x, p.w);
+        const flame_node *nd = &t->nodes[p.id];
+        size_t first = n;
+        for (uint32_t k = 0; k < nd->nkids; k++) {
+            uint32_t kid = t->kids[nd->kids + k];
+            double kw = t->nodes[kid].value[FLAME_NEW] * c->scale;
+            if (kw >= MIN_W) todo[n++] = (pending){kid, p.x, kw};
+            p.x += kw;
+        }
+        for (size_t i = first, j = n; i + 1 < j; i++, j--) { /* leftmost on top */
+            pending swap = todo[i];
+            todo[i] = todo[j - 1];
+            todo[j - 1] = swap;
+        }
     }
+    free(todo);
+    return 0;
 }
 
 int flame_svg(hp_buf *b, const flame_doc *d, int width) {
     const flame_tree *t = d->tree;
     double total = t->nodes[0].value[FLAME_NEW];
     ctx c = {b, d, total > 0 ? (width - 2 * SIDE) / total : 0, 1, 0};
-    c.rows = visible_depth(&c, 0) + 1;
+    long deepest = visible_depth(&c);
+    if (deepest < 0) return -1;
+    c.rows = (uint32_t)deepest + 1;
     for (size_t i = 1; d->diff && i < t->n; i++) {
         double delta = t->nodes[i].value[FLAME_NEW] - t->nodes[i].value[FLAME_BASE];
         if (delta < 0) delta = -delta;
@@ -128,7 +165,7 @@ int flame_svg(hp_buf *b, const flame_doc *d, int width) {
     html_text(b, d->subtitle);
     hp_buf_append(b, "</text>\n", 8);
     hp_buf_printf(b, "<g id=\"frames\">\n");
-    if (total > 0) draw_frame(&c, 0, SIDE, width - 2 * SIDE);
+    if (total > 0 && draw_frames(&c, SIDE, width - 2 * SIDE)) return -1;
     hp_buf_printf(b, "</g>\n<text class=\"s\" x=\"%d\" y=\"%d\">", SIDE, height - 12);
     hp_buf_printf(b, "Hover a frame for its function, source and value. Open the .html "
                      "output for zoom and search.");
