@@ -119,7 +119,19 @@ profile *read_dhat(const char *text, const char *path) {
                                                       : "";
         profile_add_metric(p, fields[i].name, unit);
     }
+    /* ftbl by index: cJSON_GetArrayItem walks the list from its start, which
+     * made reading quadratic in the table's size. */
     int nframes_table = cJSON_GetArraySize(ftbl);
+    const cJSON **table = malloc(((size_t)nframes_table + 1) * sizeof *table);
+    if (!table) {
+        fprintf(stderr, "heapprof: %s: out of memory\n", path);
+        cJSON_Delete(doc);
+        profile_free(p);
+        return NULL;
+    }
+    const cJSON *ft;
+    int nt = 0;
+    cJSON_ArrayForEach(ft, ftbl) table[nt++] = ft;
     const cJSON *pp;
     cJSON_ArrayForEach(pp, pps) {
         sample *s = profile_add_sample(p);
@@ -134,7 +146,7 @@ profile *read_dhat(const char *text, const char *path) {
         const cJSON *idx;
         cJSON_ArrayForEach(idx, fs) {
             int i = cJSON_IsNumber(idx) ? idx->valueint : -1;
-            const cJSON *ft = i >= 0 && i < nframes_table ? cJSON_GetArrayItem(ftbl, i) : NULL;
+            ft = i >= 0 && i < nframes_table ? table[i] : NULL;
             if (!ft || !cJSON_IsString(ft) || !s->frames) continue;
             if (parse_frame(ft->valuestring, &s->frames[s->nframes], &s->tag)) s->nframes++;
         }
@@ -149,6 +161,7 @@ profile *read_dhat(const char *text, const char *path) {
             s->nframes -= skip;
         }
     }
+    free(table);
     cJSON_Delete(doc);
     return p;
 }
