@@ -74,7 +74,7 @@ int cmd_top(int argc, char **argv) {
         profile_free(p);
         return 2;
     }
-    hp_id_map ids = {0};
+    hp_id_map ids = {0}, names = {0};
     row *rows = NULL;
     size_t nrows = 0, cap = 0;
     double total = 0;
@@ -87,9 +87,14 @@ int cmd_top(int argc, char **argv) {
         for (size_t f = 0; f < depth || (f == 0 && depth == 0); f++) {
             const char *fn = depth ? s->frames[f].function : "[no stack]";
             const char *file = depth ? s->frames[f].file : NULL;
-            uint64_t key = (uint64_t)(uintptr_t)fn * 31 + (uint64_t)(uintptr_t)file;
+            /* (function, file) as a pair of dense string ids: exact, where
+             * fn * 31 + file made different pairs collide (and merged rows)
+             * whenever the strings' addresses lined up */
             int added;
-            uint32_t id = hp_id_map_get(&ids, key, &added);
+            uint32_t fn_id = hp_id_map_get(&names, (uint64_t)(uintptr_t)fn, &added);
+            uint32_t file_id = file ? hp_id_map_get(&names, (uint64_t)(uintptr_t)file, &added) : 0;
+            if (!fn_id || (file && !file_id)) break;
+            uint32_t id = hp_id_map_get(&ids, (uint64_t)fn_id << 32 | file_id, &added);
             if (!id) break;
             if (added) {
                 if (nrows == cap) {
@@ -152,6 +157,7 @@ int cmd_top(int argc, char **argv) {
     }
     free(rows);
     hp_id_map_free(&ids);
+    hp_id_map_free(&names);
     profile_free(p);
     return 0;
 }
