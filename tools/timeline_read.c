@@ -75,6 +75,11 @@ static int read_tags(tl_dump *d, const cJSON *tags) {
     return 0;
 }
 
+/* Whether a count or time from the file converts to int64 (NaN does not). */
+static int in_range(double v) {
+    return v >= 0 && v < 0x1p63;
+}
+
 /* One stats file into its process's timeline. 1: skipped (reported). */
 static int read_stats(tl_run *r, const char *path) {
     size_t len;
@@ -104,6 +109,8 @@ static int read_stats(tl_run *r, const char *path) {
                number(doc, "uptime_ns", &up) || number(doc, "time_unix_ns", &wall) ||
                number(process, "live_bytes", &d.live) || number(process, "peak_bytes", &d.peak))
         problem = "lacks pid, seq, uptime_ns, time_unix_ns or process.live_bytes/peak_bytes";
+    else if (!in_range(pid) || !in_range(seq) || !in_range(up) || !in_range(wall))
+        problem = "damaged: pid, seq, uptime_ns or time_unix_ns is negative or out of range";
     if (problem) {
         cli_error("%s: %s (skipped)", path, problem);
         cJSON_Delete(doc);
