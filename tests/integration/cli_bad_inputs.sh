@@ -120,4 +120,39 @@ printf 'heap profile: 1: 2 [3: 4] @ heapprofile\n1: 2 [3: 4] @ 0x1000\n\nMAPPED_
     "$PWD" >fifo.heap
 expect 0 "a FIFO in MAPPED_LIBRARIES" "" -- top fifo.heap
 
+# Deep stacks: flame recursed once per frame (4 KiB a level for HTML) and
+# overflowed the C stack; reading DHAT was quadratic in the size of ftbl.
+"$PY" - <<'PY'
+import json
+for n, name in ((5000, "deep5k.json"), (60000, "deep60k.json")):
+    ftbl = ["[root]"] + ["0x%x: f%d (a.c:%d)" % (i + 1, i, i + 1) for i in range(n)]
+    json.dump({"dhatFileVersion": 2, "mode": "heapprof", "bklt": True, "ftbl": ftbl,
+               "pps": [{"tb": 10, "tbk": 1, "eb": 10, "ebk": 1, "fs": list(range(1, n + 1))}]},
+              open(name, "w"))
+PY
+expect 0 "flame -o .html of a 5,000-frame stack" "" -- flame deep5k.json -o deep5k.html
+expect 0 "flame -o .svg of a 60,000-frame stack" "" -- flame deep60k.json -o deep60k.svg
+[[ $(grep -c '<g class="f">' deep60k.svg) -eq 60001 ]] || hp_fail "deep60k.svg lacks frames"
+
+# timeline: a stats file whose seq is 1e300 is skipped with one line (it was
+# converted to long: undefined), the good one is drawn.
+"$PY" - <<'PY'
+import json, os
+os.mkdir("tl")
+good = {"schema": "heapprof-stats/1", "pid": 7, "seq": 0, "uptime_ns": 1000, "cmd": "x",
+        "time_unix_ns": 1700000000000000000, "process": {"live_bytes": 10, "peak_bytes": 20},
+        "tags": [{"name": "main", "live_bytes": 10, "peak_bytes": 20}]}
+json.dump(good, open("tl/heapprof.7.0.stats.json", "w"))
+json.dump(dict(good, seq=1e300), open("tl/heapprof.7.1.stats.json", "w"))
+PY
+for cli in "${clis[@]}"; do
+    rc=0
+    env "${HP_ASAN_ENV[@]}" "$cli" timeline tl -o tl.svg >/dev/null 2>err.txt || rc=$?
+    [[ $rc -eq 0 && $(wc -l <err.txt) -eq 1 ]] && grep -q '^heapprof: tl/heapprof.7.1.stats.json: damaged: .*(skipped)$' err.txt || {
+        hp_show err.txt stderr
+        hp_fail "timeline with a stats file whose seq is 1e300: exit $rc"
+    }
+done
+hp_note "ok: timeline skips a stats file with seq 1e300"
+
 echo "cli_bad_inputs: ok (${#clis[@]} builds)"
