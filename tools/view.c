@@ -76,6 +76,11 @@ int view_metric(const profile *p, const view_opts *o, const char *fallback) {
     int m = want ? profile_metric(p, want) : -1;
     if (m >= 0) return m;
     if (!o->metric && p->nmetrics) return (int)p->nmetrics - 1;
+    if (!p->nmetrics) {
+        cli_error("%s has no metrics (no sample types): not a heap profile, or a damaged one",
+                  p->path);
+        return -1;
+    }
     char list[512] = "";
     for (size_t k = 0; k < p->nmetrics; k++) {
         strncat(list, k ? ", " : "", sizeof list - strlen(list) - 1);
