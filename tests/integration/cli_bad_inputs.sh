@@ -66,6 +66,8 @@ open("undefined_ids.pb", "wb").write(profile(
     locations=[field(1, 1) + field(4, field(1, 9)), field(1, 2) + field(4, field(1, 9))]))
 # No samples at all: top, leaks and diff sorted a NULL array.
 open("empty.pb", "wb").write(profile())
+# No sample types either: "has no metric 'inuse_space'; it has: " (nothing).
+open("nometrics.pb", "wb").write(field(6, b"") + field(2, field(2, 5)))
 
 def dhat(pps, ftbl, **extra):
     doc = {"dhatFileVersion": 2, "mode": "heapprof", "bklt": True, "pps": pps, "ftbl": ftbl}
@@ -91,6 +93,8 @@ PY
 expect 0 "undefined location and function ids" "" -- top undefined_ids.pb
 for cmd in top leaks; do expect 0 "$cmd of a profile without samples" "" -- $cmd empty.pb; done
 expect 0 "diff of profiles without samples" "" -- diff empty.pb empty.pb
+expect 2 "a profile without sample types" "nometrics.pb has no metrics (no sample types)" -- \
+    top nometrics.pb
 expect 0 "diff of a stackless site with a 1 MB tag" "" -- diff longtag1.json longtag2.json
 grep -q '^+ .*\[tttt' out.txt || hp_fail "diff does not show the long-tagged site"
 expect 2 "DHAT sampleRate 1e400" "damaged DHAT file (its sampleRate" -- top rate_inf.json
