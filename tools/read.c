@@ -73,6 +73,9 @@ static uint8_t *gunzip(const uint8_t *in, size_t len, size_t *out_len) {
         n = cap - z.avail_out;
         if (rc == Z_BUF_ERROR && z.avail_in == 0) break;
         if (rc == Z_BUF_ERROR) rc = Z_OK;
+        /* concatenated members (cat a.gz b.gz, bgzip) are one stream to gzip -d */
+        if (rc == Z_STREAM_END && z.avail_in >= 2 && z.next_in[0] == 0x1f && z.next_in[1] == 0x8b)
+            rc = inflateReset(&z);
     }
     inflateEnd(&z);
     if (rc != Z_STREAM_END) {
