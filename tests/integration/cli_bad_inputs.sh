@@ -66,6 +66,11 @@ open("undefined_ids.pb", "wb").write(profile(
     locations=[field(1, 1) + field(4, field(1, 9)), field(1, 2) + field(4, field(1, 9))]))
 # No samples at all: top, leaks and diff sorted a NULL array.
 open("empty.pb", "wb").write(profile())
+# gzip in two members (cat a.gz b.gz): only the first was read.
+import gzip
+whole = profile(samples=[field(1, field(1, 1)) + field(2, 50)],
+                locations=[field(1, 1) + field(3, 0x1234)])
+open("members.pb.gz", "wb").write(gzip.compress(whole[:20]) + gzip.compress(whole[20:]))
 # No sample types either: "has no metric 'inuse_space'; it has: " (nothing).
 open("nometrics.pb", "wb").write(field(6, b"") + field(2, field(2, 5)))
 
@@ -93,6 +98,8 @@ PY
 expect 0 "undefined location and function ids" "" -- top undefined_ids.pb
 for cmd in top leaks; do expect 0 "$cmd of a profile without samples" "" -- $cmd empty.pb; done
 expect 0 "diff of profiles without samples" "" -- diff empty.pb empty.pb
+expect 0 "gzip of two members" "" -- top members.pb.gz
+grep -q '0x1234' out.txt || hp_fail "members.pb.gz: the second member's location is missing"
 expect 2 "a profile without sample types" "nometrics.pb has no metrics (no sample types)" -- \
     top nometrics.pb
 expect 0 "diff of a stackless site with a 1 MB tag" "" -- diff longtag1.json longtag2.json
