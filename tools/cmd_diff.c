@@ -21,14 +21,15 @@ static int by_growth(const void *a, const void *b) {
 }
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: heapprof diff [options] BASE NEW\n\n"
-                 "How memory changed from BASE to NEW, by allocation site (matched by function\n"
-                 "and file names, so two builds line up) and by tag. Largest growth first.\n\n"
-                 "options:\n"
-                 "  --fail-over X     exit 1 if the total grew by more than X: bytes (1MiB)\n"
-                 "                    or a percentage of BASE's total (10%%)\n"
-                 "  -o OUT.pb.gz      also write NEW minus BASE as a pprof profile\n"
-                 "  --flame OUT       also draw a differential flame graph (.svg or .html)\n%s",
+    fprintf(out,
+            "usage: heapprof diff [options] BASE NEW\n\n"
+            "How memory changed from BASE to NEW, by allocation site (matched by function\n"
+            "and file names, so two builds line up) and by tag. Largest growth first.\n\n"
+            "options:\n"
+            "  --fail-over X     exit 1 if the total grew by more than X: bytes (1MiB)\n"
+            "                    or a percentage of BASE's total (10%%)\n"
+            "  -o OUT.pb.gz      also write NEW minus BASE as a pprof profile\n"
+            "  --flame OUT       also draw a differential flame graph (.svg or .html)\n%s",
             view_help);
 }
 
@@ -76,9 +77,12 @@ int cmd_diff(int argc, char **argv) {
                 cli_error("diff: %s needs a value", a);
                 return 2;
             }
-            if (!strcmp(a, "--flame")) flame = argv[++i];
-            else if (!strcmp(a, "-o")) out = argv[++i];
-            else fail_over = argv[++i];
+            if (!strcmp(a, "--flame"))
+                flame = argv[++i];
+            else if (!strcmp(a, "-o"))
+                out = argv[++i];
+            else
+                fail_over = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             cli_error("diff: unknown option '%s'; see 'heapprof diff --help'", a);
             return 2;
@@ -100,7 +104,8 @@ int cmd_diff(int argc, char **argv) {
         percent = n && fail_over[n - 1] == '%';
         char *end;
         if (percent) threshold = strtod(fail_over, &end);
-        if ((percent && (end == fail_over || *end != '%')) || (!percent && parse_size(fail_over, &threshold))) {
+        if ((percent && (end == fail_over || *end != '%')) ||
+            (!percent && parse_size(fail_over, &threshold))) {
             cli_error("diff: --fail-over %s: give bytes (e.g. 1MiB) or a percentage (e.g. 10%%)",
                       fail_over);
             return 2;
@@ -111,7 +116,8 @@ int cmd_diff(int argc, char **argv) {
         profile_free(base);
         return 2;
     }
-    int mb = view_metric(base, &o, "inuse_space"), mn = mb >= 0 ? view_metric(now, &o, base->metrics[mb].name) : -1;
+    int mb = view_metric(base, &o, "inuse_space"),
+        mn = mb >= 0 ? view_metric(now, &o, base->metrics[mb].name) : -1;
     if (mb < 0 || mn < 0) return 2;
     const metric *mt = &now->metrics[mn];
     int bytes = !strcmp(mt->unit, "bytes");
@@ -127,10 +133,12 @@ int cmd_diff(int argc, char **argv) {
         total[1] += t.v[i].values[1];
     }
     double delta = total[1] - total[0];
-    int failed = fail_over && (percent ? (total[0] > 0 ? delta * 100 / total[0] > threshold : delta > 0)
-                                       : delta > threshold);
+    int failed =
+        fail_over && (percent ? (total[0] > 0 ? delta * 100 / total[0] > threshold : delta > 0)
+                              : delta > threshold);
     char a[32], b[32], c[32], desc[2048];
-#define FMT(buf, v) (bytes ? fmt_bytes(buf, sizeof buf, v) : fmt_count(buf, sizeof buf, (uint64_t)fabs(v)))
+#define FMT(buf, v)                                                                                \
+    (bytes ? fmt_bytes(buf, sizeof buf, v) : fmt_count(buf, sizeof buf, (uint64_t)fabs(v)))
     if (o.json) {
         cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "sites");
         cJSON_AddStringToObject(doc, "metric", mt->name);
@@ -173,7 +181,8 @@ int cmd_diff(int argc, char **argv) {
             const char *tag = t.v[i].example->tag;
             if (!tag) continue;
             size_t k = 0;
-            while (k < ntags && tags[k] != tag) k++;
+            while (k < ntags && tags[k] != tag)
+                k++;
             if (k == ntags && ntags < 256) {
                 tags[ntags] = tag;
                 tv[ntags][0] = tv[ntags][1] = 0;

@@ -31,7 +31,8 @@ static int load_suppressions(const char *path, patterns *out) {
         lineno++;
         line[strcspn(line, "\r\n")] = 0;
         char *s = line;
-        while (*s == ' ' || *s == '\t') s++;
+        while (*s == ' ' || *s == '\t')
+            s++;
         if (!*s || *s == '#') continue;
         if (strncmp(s, "leak:", 5) || !s[5]) {
             cli_error("leaks: %s:%d: \"%s\" is not a leak:PATTERN line", path, lineno, s);
@@ -68,12 +69,13 @@ static int by_bytes(const void *a, const void *b) {
 }
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: heapprof leaks [options] FILE\n\n"
-                 "Memory still allocated when FILE was written (at exit, that is what leaked),\n"
-                 "grouped by allocation site, largest first. Exit status 1 if more than\n"
-                 "--min-bytes remain after suppressions, 0 otherwise.\n\noptions:\n"
-                 "  --min-bytes N        ignore sites holding N bytes or less (default 0)\n"
-                 "  --suppressions FILE  LSan-style file of leak:PATTERN lines\n%s",
+    fprintf(out,
+            "usage: heapprof leaks [options] FILE\n\n"
+            "Memory still allocated when FILE was written (at exit, that is what leaked),\n"
+            "grouped by allocation site, largest first. Exit status 1 if more than\n"
+            "--min-bytes remain after suppressions, 0 otherwise.\n\noptions:\n"
+            "  --min-bytes N        ignore sites holding N bytes or less (default 0)\n"
+            "  --suppressions FILE  LSan-style file of leak:PATTERN lines\n%s",
             view_help);
 }
 
@@ -96,7 +98,8 @@ int cmd_leaks(int argc, char **argv) {
                 return 2;
             }
             const char *v = argv[++i];
-            if (!strcmp(a, "--suppressions")) supp = v;
+            if (!strcmp(a, "--suppressions"))
+                supp = v;
             else if (parse_size(v, &min_bytes)) {
                 cli_error("leaks: --min-bytes %s: give a byte count such as 4096 or 1MiB", v);
                 return 2;
@@ -165,7 +168,8 @@ int cmd_leaks(int argc, char **argv) {
         printf("\n");
         if (sampled)
             printf("Estimated from samples every %lld bytes: ± is a 95%% interval; sites under the "
-                   "rate may be missed.\n", (long long)p->period);
+                   "rate may be missed.\n",
+                   (long long)p->period);
         for (size_t i = 0; i < shown; i++) {
             const site *s = &t.v[i];
             printf("\n%s in %s blocks", fmt_bytes(b1, sizeof b1, s->values[0]),
@@ -182,7 +186,8 @@ int cmd_leaks(int argc, char **argv) {
         }
     }
     sites_free(&t);
-    for (size_t k = 0; k < pats.n; k++) free(pats.v[k]);
+    for (size_t k = 0; k < pats.n; k++)
+        free(pats.v[k]);
     free(pats.v);
     profile_free(p);
     return over ? 1 : 0;

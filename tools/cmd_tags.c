@@ -80,8 +80,11 @@ static int show_stats(const cJSON *doc, const char *path, int json) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
         char a[32], o[32], l[32], e[32], pk[32], live[64];
         fmt_bytes(l, sizeof l, num(t, "live_bytes"));
-        if (exact) snprintf(live, sizeof live, "%s", l);
-        else snprintf(live, sizeof live, "%s ±%s", l, fmt_bytes(e, sizeof e, num(t, "live_bytes_stderr")));
+        if (exact)
+            snprintf(live, sizeof live, "%s", l);
+        else
+            snprintf(live, sizeof live, "%s ±%s", l,
+                     fmt_bytes(e, sizeof e, num(t, "live_bytes_stderr")));
         printf("%-28s %14s %12s %20s %12s\n", cJSON_IsString(name) ? name->valuestring : "?",
                fmt_bytes(a, sizeof a, num(t, "alloc_bytes")),
                fmt_count(o, sizeof o, count_of(num(t, "alloc_objects"))), live,
@@ -98,7 +101,8 @@ static int show_profile(const profile *p, int json) {
     for (size_t i = 0; i < p->nsamples; i++) {
         const char *tag = p->samples[i].tag ? p->samples[i].tag : "(none)";
         size_t k = 0;
-        while (k < n && names[k] != tag) k++;
+        while (k < n && names[k] != tag)
+            k++;
         if (k == n) {
             if (n == 1024) continue;
             names[n] = tag;
@@ -144,11 +148,13 @@ int cmd_tags(int argc, char **argv) {
                    "(a heapprof profile's stats.json next to it is used when present).\n");
             return 0;
         }
-        if (!strcmp(argv[i], "--json")) json = 1;
+        if (!strcmp(argv[i], "--json"))
+            json = 1;
         else if (argv[i][0] == '-' && argv[i][1]) {
             cli_error("tags: unknown option '%s'; see 'heapprof tags --help'", argv[i]);
             return 2;
-        } else path = argv[i];
+        } else
+            path = argv[i];
     }
     if (!path) {
         cli_error("tags: no FILE given; usage: heapprof tags [--json] FILE");

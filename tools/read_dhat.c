@@ -24,7 +24,8 @@ static int parse_frame(const char *text, frame *f, const char **tag) {
         f->address = strtoull(text, &end, 16);
         rest = end;
         if (*rest == ':') rest++;
-        while (*rest == ' ') rest++;
+        while (*rest == ' ')
+            rest++;
     }
     size_t n = strlen(rest);
     const char *open = NULL;
@@ -54,7 +55,8 @@ static int parse_frame(const char *text, frame *f, const char **tag) {
     buf[inner_len] = 0;
     int numbers[2], k = 0;
     char *colon;
-    while (k < 2 && (colon = strrchr(buf, ':')) && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+    while (k < 2 && (colon = strrchr(buf, ':')) && colon[1] &&
+           strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
         numbers[k++] = atoi(colon + 1);
         *colon = 0;
     }
@@ -78,13 +80,15 @@ profile *read_dhat(const char *text, const char *path) {
     const cJSON *pps = cJSON_GetObjectItemCaseSensitive(doc, "pps");
     const cJSON *ftbl = cJSON_GetObjectItemCaseSensitive(doc, "ftbl");
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
-    if (!doc) error = "not valid JSON";
+    if (!doc)
+        error = "not valid JSON";
     else if (cJSON_IsString(schema) && !strncmp(schema->valuestring, "heapprof-stats/", 15))
         error = "a heapprof stats file, not a profile: 'heapprof tags' and 'heapprof timeline' "
                 "read it; give the other commands the .pb.gz or .dhat.json written with it";
     else if (!cJSON_IsNumber(version) || version->valueint != 2)
         error = "not a DHAT file (dhatFileVersion 2 expected)";
-    else if (!cJSON_IsArray(pps) || !cJSON_IsArray(ftbl)) error = "DHAT file without pps/ftbl";
+    else if (!cJSON_IsArray(pps) || !cJSON_IsArray(ftbl))
+        error = "DHAT file without pps/ftbl";
     double rate = num(doc, "sampleRate"); /* heapprof's: bytes between samples */
     if (!error && !(rate >= 0 && rate <= 0x1p62))
         error = "damaged DHAT file (its sampleRate is not a byte count)";
@@ -99,7 +103,7 @@ profile *read_dhat(const char *text, const char *path) {
     const cJSON *tu = cJSON_GetObjectItemCaseSensitive(doc, "tu");
     int lifetimes = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "bklt"));
     p->source = cJSON_IsString(mode) && !strncmp(mode->valuestring, "heapprof", 8) ? "heapprof DHAT"
-                                                                                  : "DHAT";
+                                                                                   : "DHAT";
     p->command = cJSON_IsString(cmd) ? model_str(cmd->valuestring) : NULL;
     p->period = (int64_t)rate;
     /* The metric order matches heapprof's pprof files where they overlap. */
@@ -115,8 +119,8 @@ profile *read_dhat(const char *text, const char *path) {
     for (size_t i = 0; i < nfields; i++) {
         if (fields[i].needs_lifetimes && !lifetimes) continue;
         const char *unit = strcmp(fields[i].unit, "tu") ? fields[i].unit
-                           : cJSON_IsString(tu)       ? tu->valuestring
-                                                      : "";
+                           : cJSON_IsString(tu)         ? tu->valuestring
+                                                        : "";
         profile_add_metric(p, fields[i].name, unit);
     }
     /* ftbl by index: cJSON_GetArrayItem walks the list from its start, which

@@ -43,7 +43,7 @@ typedef struct reader {
     slices strings, sample_types, samples, locations, functions, mappings;
     const char **str;
     hp_id_map function_ids, location_ids, mapping_ids;
-    function_info *fn_info; /* by dense function index */
+    function_info *fn_info;  /* by dense function index */
     location_info *loc_info; /* by dense location index */
     const char **mapping_files;
     uint32_t nfunction_ids, nlocation_ids, nmapping_ids; /* defined ones */
@@ -153,8 +153,8 @@ static int decode_tables(reader *r) {
                 }
                 uint32_t fidx = lookup(&r->function_ids, r->nfunction_ids, fid);
                 function_info fi = fidx ? r->fn_info[fidx] : (function_info){"??", NULL};
-                li.frames[li.n++] = (frame){model_str(fi.name), model_str(fi.file), (int)line,
-                                            NULL, address};
+                li.frames[li.n++] =
+                    (frame){model_str(fi.name), model_str(fi.file), (int)line, NULL, address};
             }
         }
         uint32_t midx = mapping ? lookup(&r->mapping_ids, r->nmapping_ids, mapping) : 0;
@@ -167,11 +167,14 @@ static int decode_tables(reader *r) {
             li.frames[0] = (frame){model_str(name), NULL, 0, NULL, address};
             li.n = 1;
         }
-        for (size_t k = 0; k < li.n; k++) li.frames[k].module = module;
+        for (size_t k = 0; k < li.n; k++)
+            li.frames[k].module = module;
         int added;
         uint32_t idx = hp_id_map_get(&r->location_ids, id, &added);
-        if (idx && added) r->loc_info[idx] = li;
-        else free(li.frames);
+        if (idx && added)
+            r->loc_info[idx] = li;
+        else
+            free(li.frames);
     }
     r->nlocation_ids = r->location_ids.n;
     return 0;
@@ -242,22 +245,45 @@ profile *read_pprof(const uint8_t *data, size_t len, const char *path) {
     u64s comments = {0};
     while (pb_next(&pr, &f)) {
         switch (f.number) {
-        case 1: push(&r.sample_types, f.data, f.len); break;
-        case 2: push(&r.samples, f.data, f.len); break;
-        case 3: push(&r.mappings, f.data, f.len); break;
-        case 4: push(&r.locations, f.data, f.len); break;
-        case 5: push(&r.functions, f.data, f.len); break;
-        case 6: push(&r.strings, f.data, f.len); break;
-        case 9: p->time_nanos = (int64_t)f.value; break;
-        case 10: p->duration_nanos = (int64_t)f.value; break;
-        case 12: p->period = (int64_t)f.value; break;
-        case 13: pb_each_int(&f, collect, &comments); break;
-        case 14: default_type = f.value; break;
+        case 1:
+            push(&r.sample_types, f.data, f.len);
+            break;
+        case 2:
+            push(&r.samples, f.data, f.len);
+            break;
+        case 3:
+            push(&r.mappings, f.data, f.len);
+            break;
+        case 4:
+            push(&r.locations, f.data, f.len);
+            break;
+        case 5:
+            push(&r.functions, f.data, f.len);
+            break;
+        case 6:
+            push(&r.strings, f.data, f.len);
+            break;
+        case 9:
+            p->time_nanos = (int64_t)f.value;
+            break;
+        case 10:
+            p->duration_nanos = (int64_t)f.value;
+            break;
+        case 12:
+            p->period = (int64_t)f.value;
+            break;
+        case 13:
+            pb_each_int(&f, collect, &comments);
+            break;
+        case 14:
+            default_type = f.value;
+            break;
         }
     }
     (void)default_type;
     const char *error = NULL;
-    if (pr.error) error = "not a pprof profile (damaged protobuf)";
+    if (pr.error)
+        error = "not a pprof profile (damaged protobuf)";
     else if (r.strings.n == 0 || r.strings.v[0].len != 0)
         error = "not a pprof profile (its string table does not start with \"\")";
     if (!error) {
@@ -280,7 +306,8 @@ profile *read_pprof(const uint8_t *data, size_t len, const char *path) {
             if (!strncmp(c, "heapprof ", 9)) p->source = "heapprof pprof";
         }
     }
-    for (size_t i = 1; r.loc_info && i <= r.locations.n; i++) free(r.loc_info[i].frames);
+    for (size_t i = 1; r.loc_info && i <= r.locations.n; i++)
+        free(r.loc_info[i].frames);
     free(r.loc_info);
     free(r.fn_info);
     free(r.locations.v);

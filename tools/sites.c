@@ -30,7 +30,8 @@ int sites_add(site_table *t, const profile *p, const view_opts *o, int side, int
     size_t slot[MODEL_MAX_METRICS];
     for (size_t m = 0; m < p->nmetrics; m++) {
         size_t k = 0;
-        while (k < t->nnames && strcmp(t->names[k], p->metrics[m].name)) k++;
+        while (k < t->nnames && strcmp(t->names[k], p->metrics[m].name))
+            k++;
         if (k == t->nnames && t->nnames < MODEL_MAX_METRICS) {
             t->names[t->nnames] = p->metrics[m].name;
             t->units[t->nnames++] = p->metrics[m].unit;

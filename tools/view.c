@@ -37,7 +37,11 @@ int view_option(view_opts *o, int *i, int argc, char **argv) {
         return 1;
     }
     if (is(a, "--metric") || is(a, "--sample_index") || is(a, "--sample-index")) {
-        if (!(v = value_of(i, argc, argv, is(a, "--metric") ? "--metric" : a[8] == '_' ? "--sample_index" : "--sample-index"))) return -1;
+        if (!(v = value_of(i, argc, argv,
+                           is(a, "--metric") ? "--metric"
+                           : a[8] == '_'     ? "--sample_index"
+                                             : "--sample-index")))
+            return -1;
         o->metric = v;
         return 1;
     }
@@ -64,8 +68,10 @@ int view_option(view_opts *o, int *i, int argc, char **argv) {
             cli_error("%s %s: give a whole number", flag, v);
             return -1;
         }
-        if (!strcmp(flag, "--depth")) o->depth = (int)n;
-        else o->nodes = (int)n;
+        if (!strcmp(flag, "--depth"))
+            o->depth = (int)n;
+        else
+            o->nodes = (int)n;
         return 1;
     }
     return 0;
