@@ -97,6 +97,16 @@ static int gzip_buf(const hp_buf *in, hp_buf *out) {
     return rc == Z_STREAM_END ? 0 : -1;
 }
 
+/* A value as profile.proto's int64: rounded, and clamped where llround's
+ * result is unspecified (a damaged input's 1e300 became INT64_MIN, a huge
+ * negative). */
+static int64_t pprof_value(double v) {
+    if (v != v) return 0;
+    if (v >= 0x1p63) return INT64_MAX;
+    if (v <= -0x1p63) return INT64_MIN;
+    return llround(v);
+}
+
 int profile_write_pprof(const profile *p, const char *path) {
     pw w;
     memset(&w, 0, sizeof w);
@@ -113,7 +123,8 @@ int profile_write_pprof(const profile *p, const char *path) {
         uint64_t *locs = malloc((s->nframes + 1) * sizeof *locs), vals[MODEL_MAX_METRICS];
         if (!locs) return -1;
         for (size_t f = 0; f < s->nframes; f++) locs[f] = pw_location(&w, &s->frames[f]);
-        for (size_t m = 0; m < p->nmetrics; m++) vals[m] = (uint64_t)(int64_t)llround(s->values[m]);
+        for (size_t m = 0; m < p->nmetrics; m++)
+            vals[m] = (uint64_t)pprof_value(s->values[m]);
         hp_buf sb = {0};
         hp_pb_packed(&sb, 1, locs, s->nframes);
         hp_pb_packed(&sb, 2, vals, p->nmetrics);
