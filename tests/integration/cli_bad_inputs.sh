@@ -88,6 +88,9 @@ for name, v in (("longtag1.json", 10), ("longtag2.json", 20)):
 open("rate_inf.json", "w").write(
     dhat([], ["[root]"]).replace('"dhatFileVersion"', '"sampleRate": 1e400, "dhatFileVersion"'))
 open("rate_neg.json", "w").write(dhat([], ["[root]"], sampleRate=-4096))
+# 1e300 bytes: convert to pprof wrote llround's unspecified INT64_MIN.
+open("huge.json", "w").write(dhat([{"tb": 1e300, "tbk": 1, "eb": 1e300, "ebk": 1, "fs": [1]}],
+                                  ["[root]", "0x1: f (a.c:1)"]))
 # A stats file with a negative count: converted to uint64 as is (undefined).
 open("stats_neg.json", "w").write(json.dumps({
     "schema": "heapprof-stats/1", "tags": [{"name": "main", "alloc_objects": -5,
@@ -106,6 +109,10 @@ expect 0 "diff of a stackless site with a 1 MB tag" "" -- diff longtag1.json lon
 grep -q '^+ .*\[tttt' out.txt || hp_fail "diff does not show the long-tagged site"
 expect 2 "DHAT sampleRate 1e400" "damaged DHAT file (its sampleRate" -- top rate_inf.json
 expect 2 "DHAT sampleRate -4096" "damaged DHAT file (its sampleRate" -- top rate_neg.json
+expect 0 "convert of a 1e300-byte site to pprof" "" -- convert huge.json -o huge.pb.gz
+expect 0 "top of the converted 1e300-byte site" "" -- top --json --metric alloc_space huge.pb.gz
+"$PY" -c 'import json; t = json.load(open("out.txt"))["total"]; assert t > 9.2e18, t' ||
+    hp_fail "1e300 bytes did not become INT64_MAX in pprof"
 expect 0 "tags of a stats file with a negative count" "" -- tags stats_neg.json
 expect 2 "a stats file given to top" "a heapprof stats file, not a profile: 'heapprof tags'" -- \
     top heapprof.1.0.stats.json
