@@ -17,7 +17,8 @@
 
 static uint64_t hash_bytes(const void *p, size_t n, uint64_t h) {
     const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 1099511628211ull;
     return h;
 }
 
@@ -31,7 +32,8 @@ typedef struct pw {
 static uint64_t pw_str(pw *w, const char *s) {
     if (!s || !*s) return 0;
     int added;
-    uint32_t id = hp_id_map_get(&w->strs, hash_bytes(s, strlen(s), 14695981039346656037ull), &added);
+    uint32_t id =
+        hp_id_map_get(&w->strs, hash_bytes(s, strlen(s), 14695981039346656037ull), &added);
     if (added) hp_pb_bytes(&w->strings, 6, s, strlen(s));
     return id;
 }
@@ -45,8 +47,8 @@ static uint64_t pw_location(pw *w, const frame *f) {
     int added;
     uint32_t id = hp_id_map_get(&w->locs, key, &added);
     if (!added) return id;
-    uint64_t fkey = hash_bytes(&f->file, sizeof f->file,
-                               hash_bytes(&f->function, sizeof f->function, 1));
+    uint64_t fkey =
+        hash_bytes(&f->file, sizeof f->file, hash_bytes(&f->function, sizeof f->function, 1));
     int fadded;
     uint32_t fid = hp_id_map_get(&w->funcs, fkey, &fadded);
     if (fadded) {
@@ -82,7 +84,8 @@ static int gzip_buf(const hp_buf *in, hp_buf *out) {
     char *dst = malloc(bound);
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (!dst || deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (!dst ||
+        deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
         free(dst);
         return -1;
     }
@@ -122,14 +125,16 @@ int profile_write_pprof(const profile *p, const char *path) {
         const sample *s = &p->samples[i];
         uint64_t *locs = malloc((s->nframes + 1) * sizeof *locs), vals[MODEL_MAX_METRICS];
         if (!locs) return -1;
-        for (size_t f = 0; f < s->nframes; f++) locs[f] = pw_location(&w, &s->frames[f]);
+        for (size_t f = 0; f < s->nframes; f++)
+            locs[f] = pw_location(&w, &s->frames[f]);
         for (size_t m = 0; m < p->nmetrics; m++)
             vals[m] = (uint64_t)pprof_value(s->values[m]);
         hp_buf sb = {0};
         hp_pb_packed(&sb, 1, locs, s->nframes);
         hp_pb_packed(&sb, 2, vals, p->nmetrics);
         if (s->tag) pw_label(&w, &sb, "tag", s->tag);
-        for (size_t l = 0; l < s->nlabels; l++) pw_label(&w, &sb, s->labels[l].key, s->labels[l].value);
+        for (size_t l = 0; l < s->nlabels; l++)
+            pw_label(&w, &sb, s->labels[l].key, s->labels[l].value);
         hp_pb_bytes(&w.out, 2, sb.data ? sb.data : "", sb.len);
         hp_buf_free(&sb);
         free(locs);
@@ -151,7 +156,8 @@ int profile_write_pprof(const profile *p, const char *path) {
     int rc = -1;
     if (!w.out.failed && !w.strings.failed && gzip_buf(&w.out, &gz) == 0 && !gz.failed)
         rc = output_write(path, gz.data, gz.len);
-    else fprintf(stderr, "heapprof: %s: out of memory while encoding\n", path);
+    else
+        fprintf(stderr, "heapprof: %s: out of memory while encoding\n", path);
     hp_buf_free(&gz);
     hp_buf_free(&w.out);
     hp_buf_free(&w.strings);
@@ -173,9 +179,12 @@ static double value_of(const profile *p, const sample *s, const char *name, cons
 static void dhat_frame_text(const frame *f, char *out, size_t cap) {
     const char *fn = f->function && strcmp(f->function, "??") ? f->function : "???";
     int n = snprintf(out, cap, "0x%llX: ", (unsigned long long)f->address);
-    if (f->file && f->line) snprintf(out + n, cap - (size_t)n, "%s (%s:%d)", fn, f->file, f->line);
-    else if (f->module) snprintf(out + n, cap - (size_t)n, "%s (in %s)", fn, f->module);
-    else snprintf(out + n, cap - (size_t)n, "%s", fn);
+    if (f->file && f->line)
+        snprintf(out + n, cap - (size_t)n, "%s (%s:%d)", fn, f->file, f->line);
+    else if (f->module)
+        snprintf(out + n, cap - (size_t)n, "%s (in %s)", fn, f->module);
+    else
+        snprintf(out + n, cap - (size_t)n, "%s", fn);
 }
 
 typedef struct point {
@@ -239,11 +248,14 @@ int profile_write_dhat(const profile *p, const char *path, int zstd) {
                   (long long)(p->duration_nanos / 1000), (long long)p->period);
     for (size_t i = 0; i < npoints; i++) {
         point *pt = &points[i];
-        hp_buf_printf(&b, "%s\n {\"tb\": %.0f, \"tbk\": %.0f, \"tl\": %.0f, \"mb\": %.0f, "
-                          "\"mbk\": %.0f, \"gb\": %.0f, \"gbk\": %.0f, \"eb\": %.0f, \"ebk\": %.0f, \"fs\": [",
-                      i ? "," : "", pt->tb, pt->tbk, pt->tl, pt->mb, pt->mbk, pt->gb, pt->gbk, pt->eb,
-                      pt->ebk);
-        for (size_t f = 0; f < pt->nfs; f++) hp_buf_printf(&b, "%s%u", f ? ", " : "", pt->fs[f]);
+        hp_buf_printf(
+            &b,
+            "%s\n {\"tb\": %.0f, \"tbk\": %.0f, \"tl\": %.0f, \"mb\": %.0f, "
+            "\"mbk\": %.0f, \"gb\": %.0f, \"gbk\": %.0f, \"eb\": %.0f, \"ebk\": %.0f, \"fs\": [",
+            i ? "," : "", pt->tb, pt->tbk, pt->tl, pt->mb, pt->mbk, pt->gb, pt->gbk, pt->eb,
+            pt->ebk);
+        for (size_t f = 0; f < pt->nfs; f++)
+            hp_buf_printf(&b, "%s%u", f ? ", " : "", pt->fs[f]);
         hp_buf_printf(&b, "]}");
         free(pt->fs);
     }
