@@ -84,34 +84,9 @@ PY
 "$HP_CLI" convert dhat.out -o vg.collapsed --metric alloc_space
 grep -q '^.*main;churn 20000000$' vg.collapsed || hp_fail "collapsed stacks lack main;churn 20000000: $(head -3 vg.collapsed)"
 
-# a real Go heap profile
-cat >heap.go <<'GO'
-package main
-
-import (
-	"os"
-	"runtime"
-	"runtime/pprof"
-)
-
-var keep [][]byte
-
-func grow(n int) {
-	for i := 0; i < n; i++ {
-		keep = append(keep, make([]byte, 4096))
-	}
-}
-
-func main() {
-	runtime.MemProfileRate = 1
-	grow(3000)
-	runtime.GC()
-	f, _ := os.Create(os.Args[1])
-	pprof.WriteHeapProfile(f)
-	f.Close()
-}
-GO
-go run heap.go go.pb.gz
+# a real Go heap profile (every allocation)
+go run "$HP_ROOT/tests/programs/go_heap/main.go" 1 3000 0:go.pb.gz ||
+    hp_fail "cannot run the Go program"
 "$HP_CLI" top --json go.pb.gz >go.json
 "$PY" - go.json <<'PY'
 import json, sys

@@ -102,42 +102,8 @@ PY
 done
 
 # --- Go: debug=1 text against the protobuf written at the same moment
-mkdir -p goheap
-cat >goheap/main.go <<'GO'
-package main
-
-import (
-	"os"
-	"runtime"
-	"runtime/pprof"
-)
-
-var keep [][]byte
-
-//go:noinline
-func grow(n int) {
-	for i := 0; i < n; i++ {
-		keep = append(keep, make([]byte, 4096))
-	}
-}
-
-func main() {
-	runtime.MemProfileRate = 4096
-	grow(2000)
-	runtime.GC()
-	for i, name := range os.Args[1:] {
-		f, err := os.Create(name)
-		if err != nil {
-			panic(err)
-		}
-		pprof.Lookup("heap").WriteTo(f, 1-i) // debug=1 text, then the protobuf
-		f.Close()
-	}
-}
-GO
-printf 'module goheap\ngo 1.19\n' >goheap/go.mod
-(cd goheap && GOFLAGS=-mod=mod go build -o ../goheap.bin .) || hp_fail "cannot build the Go program"
-./goheap.bin heap.txt heap.pb.gz
+go run "$HP_ROOT/tests/programs/go_heap/main.go" 4096 2000 1:heap.txt 0:heap.pb.gz ||
+    hp_fail "cannot run the Go program"
 head -1 heap.txt | grep -q '@ heap/' || hp_fail "heap.txt is not Go's debug=1 heap text"
 for m in inuse_space alloc_space inuse_objects alloc_objects; do
     "$HP_CLI" top --json --metric $m heap.txt >text.$m.json || hp_fail "top heap.txt failed"
