@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* libunwind's pipe takes the four numbers just under the top (stacks.c). */
+/* Numbers below the top kept for the profiler's descriptors. */
 #define ROOM 64
 #define TRIES 4
 
@@ -15,21 +15,20 @@ static int same_file(const struct stat *a, const struct stat *b) {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-static long floor_for_ours(long *top_out) {
+long hp_fd_top(void) {
     struct rlimit rl;
     long top = 1024;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         (long)rl.rlim_cur < top)
         top = (long)rl.rlim_cur;
-    *top_out = top;
-    return top - ROOM;
+    return top;
 }
 
 static int move_high(int fd, const char *path, int nofollow) {
-    long top, floor = floor_for_ours(&top);
+    long top = hp_fd_top(), floor = top - ROOM;
     if (fd < 0 || floor <= fd) return fd;
     int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)floor);
-    if (hi >= top - 4) { /* into libunwind's numbers: stay low */
+    if (hi >= top - HP_FD_PIPE_SLOTS) { /* into libunwind's numbers: stay low */
         close(hi);
         return fd;
     }

@@ -14,6 +14,12 @@
 
 #include <sys/types.h>
 
+/* One past the highest number the profiler places its descriptors at: the
+ * soft RLIMIT_NOFILE, at most 1024. libunwind's pipe takes the top
+ * HP_FD_PIPE_SLOTS numbers below it (stacks.c), the files below those. */
+long hp_fd_top(void) __attribute__((visibility("hidden")));
+#define HP_FD_PIPE_SLOTS 4
+
 /* open(path, flags | O_CLOEXEC, mode), moved to a high number. The file at
  * the new number is checked to be path's (the low number may have been
  * closed, and reused, by the program in between; then the low number is

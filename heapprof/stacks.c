@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "stacks.h"
+#include "fd_high.h"
 #include "../alloc/counters.h"
 #include "internal_alloc.h"
 #include "log.h"
@@ -12,7 +13,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #define UNW_LOCAL_ONLY
@@ -62,15 +62,11 @@ static int is_fifo(int fd, ino_t *ino) {
 }
 
 static void start_unwinder_out_of_the_way(void) {
-    struct rlimit rl;
-    long top = 1024;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        (long)rl.rlim_cur < top)
-        top = (long)rl.rlim_cur;
+    long top = hp_fd_top();
     /* unw_init_local starts libunwind (and opens its pipe, moved up by
      * pipe_interpose.c) without unw_backtrace's per-thread trace cache,
      * 256 KiB resident in every sampling process. */
-    hp_pipe_relocate_begin((int)(top > 8 ? top - 4 : 3));
+    hp_pipe_relocate_begin((int)(top > 2 * HP_FD_PIPE_SLOTS ? top - HP_FD_PIPE_SLOTS : 3));
     unw_context_t context;
     unw_cursor_t cursor;
     if (unw_getcontext(&context) == 0) unw_init_local(&cursor, &context);
