@@ -160,6 +160,17 @@ static unsigned first_free_seq(int pid) {
     return next;
 }
 
+/* Whether the configured formats name functions. */
+static int wants_names(void) {
+    return hp_cfg.symbolize != HP_SYM_NONE &&
+           (hp_cfg.formats & (HP_FMT_PPROF | HP_FMT_DHAT | HP_FMT_DHAT_ZST));
+}
+
+void hp_dump_load_libraries(void) {
+    if (wants_names()) hp_dw_load();
+    if (hp_cfg.formats & HP_FMT_DHAT_ZST) hp_zstd_load();
+}
+
 int hp_dump(const char *reason) {
     if (dumping_here) return -1;
     if (!reason || !*reason) reason = "api";
@@ -169,8 +180,7 @@ int hp_dump(const char *reason) {
      * only when a recorded stack may need it: in the default mode names come
      * from the ELF files, and libdw only reads DWARF that modules carry in
      * their own file (docs/internals.md, "Symbolization"). */
-    int names = hp_cfg.symbolize != HP_SYM_NONE &&
-                (hp_cfg.formats & (HP_FMT_PPROF | HP_FMT_DHAT | HP_FMT_DHAT_ZST));
+    int names = wants_names();
     int want_dw = 0;
     if (names && hp_stack_count() > 0) {
         /* hp_elf_own_dwarf_any walks the loader's list (dl_iterate_phdr)

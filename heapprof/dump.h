@@ -29,6 +29,10 @@ typedef struct hp_dump_info {
  * reentered on the same thread is skipped. */
 int hp_dump(const char *reason) __attribute__((visibility("hidden")));
 
+/* Loads the libraries the configured dumps may need (libdw, libzstd) now
+ * rather than at the first dump. */
+void hp_dump_load_libraries(void) __attribute__((visibility("hidden")));
+
 /* Monotonic nanoseconds since the runtime started. */
 uint64_t hp_uptime_ns(void) __attribute__((visibility("hidden")));
 

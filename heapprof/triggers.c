@@ -1,7 +1,5 @@
 #define _GNU_SOURCE
 #include "triggers.h"
-#include "symbolize_dw.h"
-#include "zstd_load.h"
 #include "../alloc/counters.h"
 #include "../alloc/sampler_hooks.h"
 #include "config.h"
@@ -152,15 +150,11 @@ void hp_triggers_start(void) {
     int want = hp_cfg.interval > 0 || hp_cfg.signal || hp_cfg.peak_dump > 0 ||
                hp_pyroscope_interval_ns() > 0;
     if (!want) return;
-    /* Dumps from the background thread would dlopen libdw (and libzstd)
-     * while the program runs, and the loader's short-lived descriptors
-     * would be exposed to a program that closes one of its own twice
-     * (fd_high.h): bash's double close made those loads fail. Loaded here,
-     * before main, instead. */
-    if (hp_cfg.symbolize != HP_SYM_NONE &&
-        (hp_cfg.formats & (HP_FMT_PPROF | HP_FMT_DHAT | HP_FMT_DHAT_ZST)))
-        hp_dw_load();
-    if (hp_cfg.formats & HP_FMT_DHAT_ZST) hp_zstd_load();
+    /* Dumps from the background thread would dlopen their libraries while
+     * the program runs, and the loader's short-lived descriptors would be
+     * exposed to a program that closes one of its own twice (fd_high.h):
+     * bash's double close made those loads fail. Loaded now, before main. */
+    hp_dump_load_libraries();
     if (start_thread()) {
         hp_info("cannot start the background thread (%s); interval, signal and peak dumps are off",
                 strerror(errno));
