@@ -160,6 +160,43 @@ static void unsample(double *objs, double *bytes, double rate) {
     *bytes *= scale;
 }
 
+/* The first line: which profiler, and its sampling rate (0 for none);
+ * -1 with *error set. */
+static double parse_header(const char *line, int jemalloc, const char **error,
+                           const char **source) {
+    const char *at = jemalloc ? line + 7 : strchr(line, '@');
+    if (!at) {
+        *error = "damaged heap profile header (no '@')";
+        return -1;
+    }
+    if (!jemalloc) {
+        at++;
+        while (*at == ' ')
+            at++;
+    }
+    const char *slash = strchr(at, '/');
+    double period = slash ? strtod(slash + 1, NULL) : 0;
+    if (!(period >= 0 && period <= 0x1p62)) { /* also NaN */
+        *error = "damaged heap profile header (the sampling period after '/' is not a "
+                 "byte count)";
+        return -1;
+    }
+    if (!strncmp(at, "heapprofile", 11)) {
+        *source = "gperftools heap profile";
+        return 0;
+    }
+    if (!strncmp(at, "heap_v2", 7) || jemalloc) {
+        *source = jemalloc ? "jemalloc heap profile" : "text heap profile";
+        return period;
+    }
+    if (!strncmp(at, "heap", 4)) {
+        *source = "Go heap profile, text";
+        return period / 2; /* Go writes 2 x its rate */
+    }
+    *error = "unknown heap profile kind after '@' (want heapprofile, heap/N or heap_v2/N)";
+    return -1;
+}
+
 /* Splits the text into lines and fills ps; returns the sampling rate (0 for
  * none), or -1 with *error set. *source names the profiler. */
 static double parse_text(char *text, parse *ps, const char **error, const char **source) {
@@ -173,38 +210,8 @@ static double parse_text(char *text, parse *ps, const char **error, const char *
         if (len && line[len - 1] == '\r') line[--len] = 0;
         if (first) {
             first = 0;
-            const char *at = jemalloc ? line + 7 : strchr(line, '@');
-            if (!at) {
-                *error = "damaged heap profile header (no '@')";
-                return -1;
-            }
-            if (!jemalloc) {
-                at++;
-                while (*at == ' ')
-                    at++;
-            }
-            const char *slash = strchr(at, '/');
-            double period = slash ? strtod(slash + 1, NULL) : 0;
-            if (!(period >= 0 && period <= 0x1p62)) { /* also NaN */
-                *error = "damaged heap profile header (the sampling period after '/' is not a "
-                         "byte count)";
-                return -1;
-            }
-            *source = "text heap profile";
-            if (!strncmp(at, "heapprofile", 11)) {
-                rate = 0;
-                *source = "gperftools heap profile";
-            } else if (!strncmp(at, "heap_v2", 7) || jemalloc) {
-                rate = period;
-                if (jemalloc) *source = "jemalloc heap profile";
-            } else if (!strncmp(at, "heap", 4)) {
-                rate = period / 2; /* Go writes 2 x its rate */
-                *source = "Go heap profile, text";
-            } else {
-                *error = "unknown heap profile kind after '@' (want heapprofile, heap/N or "
-                         "heap_v2/N)";
-                return -1;
-            }
+            rate = parse_header(line, jemalloc, error, source);
+            if (rate < 0) return -1;
             continue;
         }
         if (in_maps) {
