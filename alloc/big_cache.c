@@ -42,11 +42,11 @@ static void *drop(int i) {
     return p;
 }
 
-/* Moves blocks idle for too long into out[]; lock held. Returns how many. */
-static int expire(uint64_t now, void **out) {
+/* Moves blocks kept at least `age` into out[]; lock held. Returns how many. */
+static int expire(uint64_t now, uint64_t age, void **out) {
     int n = 0;
     for (int i = 0; i < SLOTS; i++)
-        if (slot[i].p && now - slot[i].since_ns > IDLE_NS) out[n++] = drop(i);
+        if (slot[i].p && now - slot[i].since_ns >= age) out[n++] = drop(i);
     return n;
 }
 
@@ -54,6 +54,18 @@ static int expire(uint64_t now, void **out) {
 static void release(void **blocks, int n) {
     for (int i = 0; i < n; i++)
         mi_free(blocks[i]);
+}
+
+/* Releases the blocks kept at least `age`; returns their bytes. */
+static size_t release_older(uint64_t age) {
+    void *out[SLOTS];
+    pthread_mutex_lock(&lock);
+    size_t before = bytes;
+    int n = expire(now_ns(), age, out);
+    size_t released = before - bytes;
+    pthread_mutex_unlock(&lock);
+    release(out, n);
+    return released;
 }
 
 void *hp_big_take(size_t n) {
@@ -69,7 +81,7 @@ void *hp_big_take(size_t n) {
             (best < 0 || slot[i].usable < slot[best].usable))
             best = i;
     if (best >= 0) p = drop(best);
-    int nstale = expire(now_ns(), stale);
+    int nstale = expire(now_ns(), IDLE_NS, stale);
     pthread_mutex_unlock(&lock);
     release(stale, nstale);
     return p;
@@ -82,7 +94,7 @@ int hp_big_keep(void *p, size_t usable) {
     void *out[SLOTS + 1];
     uint64_t now = now_ns();
     pthread_mutex_lock(&lock);
-    int n = expire(now, out);
+    int n = expire(now, IDLE_NS, out);
     /* Room for it: the oldest blocks make way. */
     for (;;) {
         int oldest = -1, empty = -1;
@@ -109,27 +121,11 @@ void hp_big_idle_check(void) {
     uint64_t now = now_ns();
     if (now - __atomic_load_n(&last_idle_check, __ATOMIC_RELAXED) < IDLE_CHECK_NS) return;
     __atomic_store_n(&last_idle_check, now, __ATOMIC_RELAXED);
-    void *stale[SLOTS];
-    pthread_mutex_lock(&lock);
-    int n = expire(now, stale);
-    pthread_mutex_unlock(&lock);
-    release(stale, n);
+    release_older(IDLE_NS);
 }
 
 size_t hp_big_release_all(void) {
-    void *out[SLOTS];
-    int n = 0;
-    pthread_mutex_lock(&lock);
-    size_t released = bytes;
-    for (int i = 0; i < SLOTS; i++)
-        if (slot[i].p) out[n++] = drop(i);
-    pthread_mutex_unlock(&lock);
-    release(out, n);
-    return released;
-}
-
-size_t hp_big_cached_bytes(void) {
-    return __atomic_load_n(&bytes, __ATOMIC_RELAXED);
+    return release_older(0);
 }
 
 void hp_big_fork_prepare(void) {

@@ -63,7 +63,4 @@ void hp_big_idle_check(void) HP_HIDDEN;
 /* Releases every kept block to mimalloc (malloc_trim); returns the bytes. */
 size_t hp_big_release_all(void) HP_HIDDEN;
 
-/* Bytes kept now. */
-size_t hp_big_cached_bytes(void) HP_HIDDEN;
-
 #endif
